@@ -1,0 +1,70 @@
+# Two commands set everything up on a fresh machine with Python >= 3.10:
+#   make run    virtual environment, install, run the default pipeline on the shipped data
+#   make test   same set-up, then the notebook checks and all tests
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+TORCH_VERSION ?= 2.13.0
+# PyTorch's CPU-only wheels, used where there is no NVIDIA GPU and no local torch wheel.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+CONFIG ?= configs/default.yaml
+
+.PHONY: setup run test notebooks nbtest pytest bench readme clean
+
+setup: $(VENV)/.installed
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "trainpipe needs Python >= 3.10; run make with PYTHON=python3.1x")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+
+# torch first, so that the editable install finds it satisfied instead of resolving a multi-GB CUDA build.
+$(VENV)/.torch: | $(BIN)/python
+	@if command -v nvidia-smi >/dev/null 2>&1; then \
+	  echo "NVIDIA GPU found: installing torch $(TORCH_VERSION) with CUDA"; \
+	  $(BIN)/pip install -q "torch==$(TORCH_VERSION)"; \
+	elif $(BIN)/pip install -q --no-deps --no-index "torch==$(TORCH_VERSION)" 2>/dev/null; then \
+	  echo "installing torch $(TORCH_VERSION) from a local wheel"; \
+	  $(BIN)/pip install -q "torch==$(TORCH_VERSION)"; \
+	else \
+	  echo "no GPU: installing the CPU build of torch $(TORCH_VERSION)"; \
+	  $(BIN)/pip install -q "torch==$(TORCH_VERSION)" --extra-index-url $(TORCH_CPU_INDEX); \
+	fi
+	@touch $@
+
+$(VENV)/.installed: setup.py settings.ini $(VENV)/.torch
+	$(BIN)/pip install -q -e ".[dev,torch]"
+	@touch $@
+
+run: setup
+	$(BIN)/trainpipe run $(CONFIG)
+
+test: setup notebooks nbtest pytest
+
+# nbs/ is the source: cleaning and exporting must not change anything that is committed.
+notebooks: setup
+	@before="$$(git status --porcelain; git diff)"; \
+	$(BIN)/nbdev_clean && $(BIN)/nbdev_export || exit 1; \
+	after="$$(git status --porcelain; git diff)"; \
+	if [ "$$before" != "$$after" ]; then \
+	  git status --short; \
+	  echo "nbdev_clean / nbdev_export changed files: run them and commit the result (notebooks and trainpipe/ disagree)"; \
+	  exit 1; \
+	fi; echo "notebooks and package agree"
+
+nbtest: setup
+	$(BIN)/nbdev_test --n_workers 2
+
+pytest: setup
+	$(BIN)/pytest tests/
+
+bench: setup
+	$(BIN)/python benchmarks/pipeline_overhead.py
+
+# README.md is generated from nbs/index.ipynb. nbdev_readme needs the Quarto binary, which no Python
+# package installs; nbconvert renders the same notebook to Markdown with what `make setup` installs.
+readme: setup
+	$(BIN)/jupyter nbconvert --log-level WARN --to markdown nbs/index.ipynb --output-dir . --output README
+
+clean:
+	rm -rf $(VENV) runs mlruns mlflow.db _docs _proc

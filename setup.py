@@ -1,0 +1,48 @@
+"""Install trainpipe from settings.ini (the nbdev 2 layout), without pkg_resources."""
+from configparser import ConfigParser
+
+import setuptools
+
+cfg = ConfigParser(delimiters=["="])
+cfg.read("settings.ini", encoding="utf-8")
+cfg = cfg["DEFAULT"]
+
+
+def reqs(key):
+    return cfg.get(key, "").split()
+
+
+licenses = {"apache2": ("Apache Software License 2.0", "OSI Approved :: Apache Software License")}
+statuses = ["1 - Planning", "2 - Pre-Alpha", "3 - Alpha", "4 - Beta", "5 - Production/Stable"]
+lic = licenses[cfg["license"]]
+min_python = cfg["min_python"]
+
+setuptools.setup(
+    name=cfg["lib_name"],
+    version=cfg["version"],
+    description=cfg["description"],
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    author=cfg["author"],
+    author_email=cfg["author_email"],
+    url=cfg["git_url"],
+    license=lic[0],
+    keywords=cfg["keywords"].split(),
+    classifiers=[
+        f"Development Status :: {statuses[int(cfg['status']) - 1]}",
+        f"Intended Audience :: {cfg['audience']}",
+        f"License :: {lic[1]}",
+        f"Natural Language :: {cfg['language']}",
+        f"Programming Language :: Python :: {min_python}",
+    ],
+    python_requires=f">={min_python}",
+    packages=setuptools.find_packages(include=[cfg["lib_name"], f"{cfg['lib_name']}.*"]),
+    include_package_data=True,
+    install_requires=reqs("requirements"),
+    extras_require={"dev": reqs("dev_requirements"), "torch": reqs("torch_requirements")},
+    entry_points={
+        "console_scripts": cfg["console_scripts"].split(),
+        "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],
+    },
+    zip_safe=False,
+)
