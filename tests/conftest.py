@@ -1,0 +1,44 @@
+"""Shared fixtures: the project, a real sqlite MLflow store per test, and the real `trainpipe` console script."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+TRAINPIPE = Path(sys.executable).parent/"trainpipe"  # the console script settings.ini declares
+
+
+@pytest.fixture(scope="session")
+def project() -> Path:
+    return PROJECT
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory) -> Path:
+    "A sqlite MLflow store with its schema created once; each test gets a copy (migrations take seconds)."
+    from mlflow import MlflowClient
+    db = tmp_path_factory.mktemp("template")/"mlflow.db"
+    MlflowClient(f"sqlite:///{db}").search_experiments()
+    return db
+
+
+@pytest.fixture
+def store(tmp_path, migrated_db) -> str:
+    "The tracking URI of a fresh, real sqlite MLflow store in this test's folder."
+    shutil.copy(migrated_db, tmp_path/"mlflow.db")
+    return f"sqlite:///{tmp_path/'mlflow.db'}"
+
+
+def trainpipe(*args, cwd=PROJECT, env=None, timeout=600) -> subprocess.CompletedProcess:
+    "Run the real `trainpipe` command line."
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | (env or {})
+    return subprocess.run([str(TRAINPIPE), *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def last_json(stdout: str) -> dict:
+    "The JSON object on the last line of stdout."
+    return json.loads(stdout.strip().splitlines()[-1])

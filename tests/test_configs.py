@@ -1,0 +1,44 @@
+"""The shipped configs: simple.yaml reproduces the plain script exactly; regression.yaml logs regression metrics."""
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from sklearn.datasets import load_wine, make_classification
+
+from conftest import last_json, trainpipe
+
+
+def plain_script_accuracy(project, csv) -> float:
+    out = subprocess.run([sys.executable, str(project/"benchmarks/plain_script.py"), str(csv)], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+@pytest.mark.parametrize("make_csv", ["wine", "synthetic"])
+def test_simple_config_gives_the_plain_scripts_accuracy(project, tmp_path, store, make_csv):
+    if make_csv == "wine":
+        df = load_wine(as_frame=True).frame
+    else:
+        X, y = make_classification(n_samples=300, n_features=6, n_informative=3, flip_y=0.2, random_state=7)
+        df = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)]).assign(target=y)
+    df.to_csv(tmp_path/"X.csv", index=False)
+    expected = plain_script_accuracy(project, tmp_path/"X.csv")
+    # relative -p paths are relative to where the command runs, as in a shell
+    proc = trainpipe("run", project/"configs/simple.yaml", "-p", "data.source=X.csv", "--json",
+                     "--tracking-uri", store, "--runs-dir", tmp_path/"runs", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert last_json(proc.stdout)["metrics"]["test_accuracy"] == expected
+    if make_csv == "synthetic": assert expected < 1.0  # a data set the forest does not get all right
+
+
+def test_regression_config_logs_regression_metrics_and_residuals(project, tmp_path, store):
+    proc = trainpipe("run", "configs/regression.yaml", "--json", "--tracking-uri", store, "--runs-dir", tmp_path/"runs")
+    assert proc.returncode == 0, proc.stderr
+    result = last_json(proc.stdout)
+    assert {"test_rmse", "test_mae", "test_r2"} <= set(result["metrics"])
+    assert 0.2 < result["metrics"]["test_r2"] < 0.8  # a linear model on diabetes explains about half the variance
+    run = MlflowClient(store).get_run(result["run_id"])
+    assert run.data.params["model.name"] == "ridge"
+    assert "plots/residuals.png" in {a.path for a in MlflowClient(store).list_artifacts(result["run_id"], "plots")}
+    assert result["model_uri"].startswith("models:/diabetes-progression/")

@@ -1,0 +1,114 @@
+"""`trainpipe run` end to end on the default config: real papermill kernels, a real sqlite MLflow store."""
+import json
+import re
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from conftest import last_json, trainpipe
+
+STAGE_NOTEBOOKS = ["10_data.ipynb", "20_features.ipynb", "31_train.ipynb", "40_evaluate.ipynb", "50_register.ipynb"]
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory, migrated_db):
+    "One run of the default pipeline, shared by the tests of this module."
+    tmp = tmp_path_factory.mktemp("default")
+    (tmp/"mlflow.db").write_bytes(migrated_db.read_bytes())
+    uri = f"sqlite:///{tmp/'mlflow.db'}"
+    proc = trainpipe("run", "configs/default.yaml", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs")
+    assert proc.returncode == 0, proc.stderr
+    return proc, last_json(proc.stdout), uri, tmp
+
+
+def test_json_line_describes_the_run(default_run):
+    _, result, _, tmp = default_run
+    assert result["status"] == "FINISHED" and result["error"] is None
+    assert re.fullmatch(r"[0-9a-f]{32}", result["run_id"])
+    assert result["run_dir"] == str(tmp/"runs"/result["run_id"])
+    assert 0.9 <= result["metrics"]["test_accuracy"] <= 1.0
+    assert re.fullmatch(r"models:/penguins-species/\d+", result["model_uri"])
+
+
+def test_summary_says_where_everything_is(default_run):
+    proc, result, uri, _ = default_run
+    out = proc.stdout
+    assert f"run {result['run_id']} FINISHED" in out
+    assert "test_accuracy" in out
+    assert f"mlflow ui --backend-store-uri {uri}" in out
+    assert f"mlflow.pyfunc.load_model('{result['model_uri']}')" in out
+    assert "10_data.ipynb" in out and "50_register.ipynb" in out
+    for stage in ("data", "features", "train", "evaluate", "register"):
+        assert re.search(rf"{stage}\s+done in", proc.stderr)
+    assert "Traceback" not in proc.stderr
+
+
+def test_run_folder_holds_notebooks_config_and_stage_outputs(default_run):
+    _, result, _, _ = default_run
+    run_dir = Path(result["run_dir"])
+    assert sorted(p.name for p in run_dir.glob("*.ipynb")) == STAGE_NOTEBOOKS
+    for name in ("data/train.parquet", "data/test.parquet", "features/preprocessor.skops", "train/model.skops",
+                 "evaluate/metrics.json", "evaluate/confusion_matrix.png", "register/model.json"):
+        assert (run_dir/name).is_file(), name
+    assert yaml.safe_load((run_dir/"config.yaml").read_text())["model"]["params"] == {"n_estimators": 100, "random_state": 42}
+    assert not list(run_dir.rglob("*.tmp")), "no half-written files"
+
+
+def test_executed_notebooks_carry_injected_parameters(default_run):
+    _, result, _, _ = default_run
+    for name in STAGE_NOTEBOOKS:
+        nb = json.loads((Path(result["run_dir"])/name).read_text())
+        injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+        assert len(injected) == 1, name
+        assert f"run_dir = \"{result['run_dir']}\"" in "".join(injected[0]["source"])
+        assert not any(o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", []))
+
+
+def test_mlflow_run_has_params_metrics_tags_and_artifacts(default_run):
+    _, result, uri, _ = default_run
+    client = MlflowClient(uri)
+    run = client.get_run(result["run_id"])
+    assert run.info.status == "FINISHED"
+    assert client.get_experiment(run.info.experiment_id).name == "penguins"
+    params = run.data.params
+    assert params["data.target"] == "species" and params["model.name"] == "random_forest"
+    assert params["model.params.n_estimators"] == "100" and params["split.test_size"] == "0.2"
+    assert params["data.source"].endswith("data/penguins.csv")
+    assert run.data.metrics["test_accuracy"] == pytest.approx(result["metrics"]["test_accuracy"])
+    assert {"test_f1_macro", "test_roc_auc", "data_rows"} <= set(run.data.metrics)
+    tags = run.data.tags
+    assert re.fullmatch(r"[0-9a-f]{40}|unknown", tags["git_commit"]) and tags["git_dirty"] in {"true", "false", "unknown"}
+    assert tags["config"] == "default"
+    top = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config.yaml", "notebooks", "plots"} <= top
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "notebooks")} == {f"notebooks/{n}" for n in STAGE_NOTEBOOKS}
+    assert "plots/confusion_matrix.png" in {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+
+
+def test_model_is_logged_in_the_run_and_registered(default_run):
+    _, result, uri, _ = default_run
+    client = MlflowClient(uri)
+    name, version = result["model_uri"].removeprefix("models:/").split("/")
+    mv = client.get_model_version(name, version)
+    assert mv.run_id == result["run_id"]
+    record = json.loads((Path(result["run_dir"])/"register/model.json").read_text())
+    assert (record["registered_model"], str(record["version"])) == (name, version)
+    logged = client.get_logged_model(record["logged_model_uri"].removeprefix("models:/"))
+    assert logged.source_run_id == result["run_id"]
+    assert logged.name == "model"
+
+
+def test_registered_model_predicts_from_raw_rows(default_run, project, monkeypatch):
+    _, result, uri, _ = default_run
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    model = mlflow.pyfunc.load_model(result["model_uri"])
+    raw = pd.read_csv(project/"data/penguins.csv")  # strings, missing values and all
+    pred = model.predict(raw.drop(columns=["species"]))
+    assert set(pred) <= set(raw.species)
+    assert (pred == raw.species).mean() > 0.95
+    inputs = {c.name for c in model.metadata.get_input_schema().inputs}
+    assert inputs == set(raw.columns) - {"species"}
