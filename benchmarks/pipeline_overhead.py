@@ -36,13 +36,9 @@ def papermill_loop(work: Path, uri: str) -> str:
     client = MlflowClient(uri)
     run_id = client.create_run(client.get_experiment_by_name("penguins").experiment_id).info.run_id
     run_dir = work/"loop"/run_id
-    values = {**stage_parameters(load_config(PROJECT/"configs/default.yaml")), "run_dir": str(run_dir),
-              "tracking_uri": uri, "mlflow_run_id": run_id}
-    flags = " ".join(f"-y {shlex.quote(json.dumps({k: v}))}" for k, v in values.items() if k in
-                     {"data_source", "data_target", "data_task", "split_test_size", "split_random_state", "split_stratify",
-                      "features_numeric", "features_categorical", "features_impute", "model_name", "model_params",
-                      "register_model_name", "run_dir", "tracking_uri", "mlflow_run_id"})
-    return (f"mkdir -p {run_dir} && for nb in {' '.join(STAGES)}; do "
+    values = {**stage_parameters(load_config(PROJECT/"configs/default.yaml")), "run_dir": str(run_dir), "mlflow_run_id": run_id}
+    flags = " ".join(f"-y {shlex.quote(json.dumps({k: v}))}" for k, v in values.items())
+    return (f"export MLFLOW_TRACKING_URI={uri}; mkdir -p {run_dir} && for nb in {' '.join(STAGES)}; do "
             f"{BIN}/papermill --no-progress-bar -k python3 --cwd nbs nbs/$nb.ipynb {run_dir}/$nb.ipynb {flags} || exit 1; done")
 
 

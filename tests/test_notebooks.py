@@ -31,7 +31,7 @@ def test_parameters_tag_survives_nbdev_clean_only_with_the_setting(project, tmp_
 
 
 def test_every_default_stage_has_a_parameters_cell_fed_by_the_config(project):
-    names = set(stage_parameters(Config())) | {"run_dir", "tracking_uri", "mlflow_run_id"}
+    names = set(stage_parameters(Config())) | {"run_dir", "mlflow_run_id"}
     for stage in Config().pipeline.stages:
         nb = stage_notebook(project/"nbs", stage)
         assert parameter_tags(nb) == [["parameters"]], nb.name
