@@ -43,3 +43,17 @@ def test_readme_is_generated_from_the_index_notebook(project):
     from nbconvert import MarkdownExporter
     body, _ = MarkdownExporter().from_filename(str(project/"nbs/index.ipynb"))
     assert (project/"README.md").read_text() == body, "README.md is stale: run `make readme`"
+
+
+def test_a_stage_notebook_runs_by_hand_in_a_real_kernel(project):
+    "As in JupyterLab: the last stage, on its defaults, in a kernel started in nbs/, with no run folder prepared."
+    import nbformat
+    from nbclient import NotebookClient
+    before = sorted(p.name for p in (project/"nbs").iterdir())
+    nb = nbformat.read(project/"nbs/50_register.ipynb", as_version=4)
+    NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(project/"nbs")}}, timeout=600).execute()
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    assert "model: " in printed
+    assert sorted(p.name for p in (project/"nbs").iterdir()) == before  # nothing written into nbs/
