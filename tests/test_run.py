@@ -151,3 +151,45 @@ def test_mlflow_ui_shows_the_run(default_run):
     finally:
         ui.terminate()
         ui.wait(timeout=30)
+
+
+def test_a_rerun_with_nothing_changed_reuses_every_stage_and_still_records_a_run(default_run):
+    _, first, uri, tmp = default_run
+    proc = trainpipe("run", "configs/default.yaml", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs")
+    assert proc.returncode == 0, proc.stderr
+    again = last_json(proc.stdout)
+    assert "(5 of 5 stages from the cache)" in proc.stdout
+    assert proc.stderr.count("cached") == 5
+    assert again["run_id"] != first["run_id"]
+    assert again["metrics"] == first["metrics"] and again["model_uri"] == first["model_uri"]
+    run_dir = Path(again["run_dir"])
+    assert sorted(p.name for p in run_dir.glob("*.ipynb")) == STAGE_NOTEBOOKS  # the record is complete
+    assert (run_dir/"train"/"model.skops").read_bytes() == (Path(first["run_dir"])/"train"/"model.skops").read_bytes()
+    client = MlflowClient(uri)
+    run = client.get_run(again["run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["cached"] == "true" and run.data.tags["cached_stages"] == "data,features,train,evaluate,register"
+    assert run.data.metrics["test_accuracy"] == first["metrics"]["test_accuracy"]
+    assert {a.path for a in client.list_artifacts(again["run_id"], "notebooks")} == {f"notebooks/{n}" for n in STAGE_NOTEBOOKS}
+
+
+def test_status_says_what_is_stale_and_why(default_run):
+    _, _, uri, tmp = default_run
+    status = trainpipe("status", "configs/default.yaml", "--tracking-uri", uri, "--runs-dir", tmp/"runs")
+    assert status.returncode == 0, status.stderr
+    assert [l.split(None, 1)[1] for l in status.stdout.splitlines()] == ["up to date"] * 5
+    changed = trainpipe("status", "configs/default.yaml", "-p", "model.params.n_estimators=50", "--tracking-uri", uri, "--runs-dir", tmp/"runs")
+    assert changed.stdout.splitlines() == ["data       up to date", "features   up to date", "train      stale: params changed",
+                                           "evaluate   stale: upstream stale", "register   stale: upstream stale"]
+
+
+def test_editing_the_data_file_makes_the_data_stage_stale(project, tmp_path, store):
+    data = tmp_path/"penguins.csv"
+    data.write_text((project/"data/penguins.csv").read_text())
+    args = ["configs/default.yaml", "-p", f"data.source={data}", "-p", "pipeline.stages=[data]", "--tracking-uri", store, "--runs-dir", tmp_path/"runs"]
+    assert trainpipe("run", *args).returncode == 0
+    assert trainpipe("status", *args).stdout.split() == ["data", "up", "to", "date"]
+    data.write_text(data.read_text().replace("Torgersen,39.1", "Torgersen,39.2", 1))
+    assert trainpipe("status", *args).stdout.strip() == "data       stale: data changed"
+    forced = trainpipe("run", *args, "--force")
+    assert forced.returncode == 0 and "cached" not in forced.stderr
