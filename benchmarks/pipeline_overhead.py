@@ -1,11 +1,14 @@
 """What running the default pipeline through trainpipe costs, against the plain alternatives, measured in one run.
 
-  trainpipe       `trainpipe run configs/default.yaml` (5 stage notebooks, papermill, MLflow run and model registry)
-  plain script    benchmarks/plain_pipeline.py: the same steps and MLflow records in one process, no notebooks
-  papermill loop  a shell loop calling the `papermill` CLI once per stage notebook with the same parameters
-                  (the model is registered into an MLflow run made beforehand; the loop logs nothing else)
+  trainpipe (cold)     `trainpipe run configs/default.yaml --force`: 5 stage notebooks, papermill, MLflow run and registry
+  trainpipe (no-op)    the same command again without --force: nothing changed, every stage from the cache
+  plain script         benchmarks/plain_pipeline.py: the same steps and MLflow records in one process, no notebooks
+  papermill CLI loop   a shell loop calling the `papermill` CLI once per stage notebook with the same parameters
+                       (the model is registered into an MLflow run made beforehand; the loop logs nothing else)
 
 Each is run --repeat times, interleaved, against a sqlite MLflow store that already exists; the table shows medians.
+Then 8 processes start runs at once against a new sqlite store, once through trainpipe and once with plain MLflow
+calls, and the runs that did not make it into the store are counted.
 Usage: python benchmarks/pipeline_overhead.py [--repeat N]
 """
 import argparse
@@ -21,6 +24,12 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STAGES = ["10_data", "20_features", "31_train", "40_evaluate", "50_register"]
+PLAIN_MLFLOW_RUN = """
+import mlflow, sys
+mlflow.set_tracking_uri(sys.argv[1]); mlflow.set_experiment("together")
+with mlflow.start_run():
+    for step in range(5): mlflow.log_metric("m", step, step=step)
+"""
 
 
 def timed(cmd: str, cwd=PROJECT) -> float:
@@ -42,27 +51,45 @@ def papermill_loop(work: Path, uri: str) -> str:
             f"{BIN}/papermill --no-progress-bar -k python3 --cwd nbs nbs/$nb.ipynb {run_dir}/$nb.ipynb {flags} || exit 1; done")
 
 
+def runs_lost(commands: list[list[str]], uri: str, experiment: str) -> int:
+    "Start the commands at once against the store `uri`; how many of them left no run there."
+    procs = [subprocess.Popen(c, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
+    for p in procs: p.wait()
+    from mlflow import MlflowClient
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name(experiment)
+    return len(commands) - (len(client.search_runs([exp.experiment_id])) if exp else 0)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="trainpipe-bench-"))
     uri = f"sqlite:///{work/'mlflow.db'}"
-    # one untimed run creates the store and the experiment, as on any machine after the first run
-    subprocess.run(f"{BIN}/trainpipe run configs/default.yaml --tracking-uri {uri} --runs-dir {work/'runs'}", shell=True,
-                   cwd=PROJECT, check=True, capture_output=True)
-    times = {"trainpipe run": [], "plain script": [], "papermill CLI loop": []}
+    ours = f"{BIN}/trainpipe run configs/default.yaml --tracking-uri {uri} --runs-dir {work/'runs'}"
+    subprocess.run(ours, shell=True, cwd=PROJECT, check=True, capture_output=True)  # creates the store and the experiment
+    times = {"trainpipe (cold)": [], "trainpipe (no-op)": [], "plain script": [], "papermill CLI loop": []}
     for i in range(args.repeat):
-        times["trainpipe run"].append(timed(f"{BIN}/trainpipe run configs/default.yaml --tracking-uri {uri} --runs-dir {work/'runs'}"))
+        times["trainpipe (cold)"].append(timed(f"{ours} --force"))
+        times["trainpipe (no-op)"].append(timed(ours))
         times["plain script"].append(timed(f"{sys.executable} benchmarks/plain_pipeline.py {uri} {work}"))
         times["papermill CLI loop"].append(timed(papermill_loop(work, uri)))
         print(f"round {i + 1}/{args.repeat}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()), file=sys.stderr)
     med = {k: statistics.median(v) for k, v in times.items()}
-    ours = med["trainpipe run"]
+    cold = med["trainpipe (cold)"]
     print(f"pipeline overhead, default config, median of {args.repeat} (wall seconds)")
-    print(f"{'':<20} {'seconds':>8} {'trainpipe / this':>17}")
+    print(f"{'':<22} {'seconds':>8} {'cold trainpipe / this':>22}")
     for k, v in med.items():
-        print(f"{k:<20} {v:>8.2f} {ours / v:>17.2f}")
+        print(f"{k:<22} {v:>8.2f} {cold / v:>22.2f}")
+
+    ours8 = [[str(BIN/"trainpipe"), "run", "configs/default.yaml", "-p", "pipeline.stages=[data]", "-p", "experiment=together",
+              "--tracking-uri", f"sqlite:///{work/'new1'/'mlflow.db'}", "--runs-dir", str(work/"runs8")]] * 8
+    plain8 = [[sys.executable, "-c", PLAIN_MLFLOW_RUN, f"sqlite:///{work/'new2'/'mlflow.db'}"]] * 8
+    (work/"new2").mkdir()
+    lost_ours = runs_lost(ours8, f"sqlite:///{work/'new1'/'mlflow.db'}", "together")
+    lost_plain = runs_lost(plain8, f"sqlite:///{work/'new2'/'mlflow.db'}", "together")
+    print(f"8 runs started at once on a new sqlite store: runs lost  trainpipe {lost_ours}/8, plain MLflow {lost_plain}/8")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+"""`trainpipe sweep`: a grid of runs under one parent MLflow run, sharing cached upstream stages, ranked at the end."""
+from mlflow import MlflowClient
+
+from conftest import trainpipe
+
+STAGES = "pipeline.stages=[data, features, train, evaluate]"
+
+
+def test_sweep_runs_every_point_under_a_parent_and_computes_shared_stages_once(tmp_path, store):
+    proc = trainpipe("sweep", "configs/default.yaml", "--grid", "model.params.n_estimators=5,40", "-p", STAGES, "--jobs", "2",
+                     "--tracking-uri", store, "--runs-dir", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("sweep ") and lines[0].endswith("2 runs, ranked by test_accuracy")
+    parent_id = lines[0].split()[1].rstrip(":")
+    board = [l.split() for l in lines[2:]]
+    assert [row[0] for row in board] == ["1", "2"] and sorted(row[1] for row in board) == ["40", "5"]
+    assert float(board[0][2]) >= float(board[1][2])  # best first
+    client = MlflowClient(store)
+    children = client.search_runs([client.get_run(parent_id).info.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'")
+    assert sorted(r.info.run_id for r in children) == sorted(row[3] for row in board)
+    assert sorted(r.data.params["model.params.n_estimators"] for r in children) == ["40", "5"]
+    parent = client.get_run(parent_id)
+    assert parent.info.status == "FINISHED" and parent.data.tags["sweep"] == "true"
+    assert parent.data.metrics["best_test_accuracy"] == float(board[0][2])
+    assert "leaderboard.json" in {a.path for a in client.list_artifacts(parent_id)}
+    for stage in ("data", "features"):  # no grid key touches them: computed by the first point, reused by the second
+        assert len(list((tmp_path/".cache"/stage).iterdir())) == 1
+    assert len(list((tmp_path/".cache"/"train").iterdir())) == 2
+
+
+def test_a_bad_grid_key_is_rejected_before_anything_runs(tmp_path, store):
+    proc = trainpipe("sweep", "configs/default.yaml", "--grid", "model.params.n_estimator=5,40", "--tracking-uri", store,
+                     "--runs-dir", tmp_path/"runs")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("trainpipe: error: model.params.n_estimator is not a parameter of RandomForestClassifier; "
+                                          "did you mean 'n_estimators'?")
+    assert not (tmp_path/"runs").exists()
+    assert not MlflowClient(store).search_runs([e.experiment_id for e in MlflowClient(store).search_experiments()])
