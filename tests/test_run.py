@@ -193,3 +193,18 @@ def test_editing_the_data_file_makes_the_data_stage_stale(project, tmp_path, sto
     assert trainpipe("status", *args).stdout.strip() == "data       stale: data changed"
     forced = trainpipe("run", *args, "--force")
     assert forced.returncode == 0 and "cached" not in forced.stderr
+
+
+def test_part_of_a_pipeline_runs_with_from_to_and_stages(default_run, tmp_path):
+    _, first, uri, tmp = default_run
+    part = trainpipe("run", "configs/default.yaml", "--to", "features", "--force", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs")
+    assert part.returncode == 0, part.stderr
+    assert [l.split()[:2] for l in part.stderr.splitlines() if l.startswith("  ")] == [["data", "done"], ["features", "done"]]
+    assert sorted(p.name for p in Path(last_json(part.stdout)["run_dir"]).glob("*.ipynb")) == STAGE_NOTEBOOKS[:2]
+    tail = trainpipe("run", "configs/default.yaml", "--stages", "evaluate", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs")
+    assert tail.returncode == 0, tail.stderr  # data, features and train come from the cache
+    assert last_json(tail.stdout)["metrics"]["test_accuracy"] == first["metrics"]["test_accuracy"]
+    refused = trainpipe("run", "configs/default.yaml", "--from", "train", "--tracking-uri", uri, "--runs-dir", tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == ("trainpipe: error: stage 'data' must run before train, and its outputs are not cached; "
+                                      "include it (--from data) or run the whole pipeline once")
