@@ -60,6 +60,7 @@ pytest: setup
 
 bench: setup
 	$(BIN)/python benchmarks/pipeline_overhead.py
+	$(BIN)/python benchmarks/sweep_bench.py
 
 # README.md is generated from nbs/index.ipynb. nbdev_readme needs the Quarto binary, which no Python
 # package installs; nbconvert renders the same notebook to Markdown with what `make setup` installs.
