@@ -1,9 +1,13 @@
-"""Shared fixtures: the project, a real sqlite MLflow store per test, and the real `trainpipe` console script."""
+"""Shared fixtures: the project, real MLflow stores and servers, and the real `trainpipe` console script."""
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -42,3 +46,26 @@ def trainpipe(*args, cwd=PROJECT, env=None, timeout=600) -> subprocess.Completed
 def last_json(stdout: str) -> dict:
     "The JSON object on the last line of stdout."
     return json.loads(stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def mlflow_server(command: str, *args, cwd: Path, timeout: float = 120):
+    "A real `mlflow ui` or `mlflow server` on a free 127.0.0.1 port; yields its base URL, stops it afterwards."
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(Path(sys.executable).parent/"mlflow"), command, *map(str, args), "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if urllib.request.urlopen(f"{base}/health", timeout=2).status == 200: break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, f"mlflow {command} did not start"
+                time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -1,9 +1,12 @@
 """A run killed mid-stage resumes to the metrics of an uninterrupted run; a finished run reproduces exactly."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
+
+import pytest
 
 from mlflow import MlflowClient
 
@@ -16,9 +19,18 @@ def compared(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if not k.endswith("_seconds")}
 
 
-def test_sigkill_mid_stage_then_resume_matches_an_uninterrupted_run(tmp_path, store):
-    full = trainpipe("run", *ARGS, "--json", "--tracking-uri", store, "--runs-dir", tmp_path/"full")
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, migrated_db):
+    "One run that nothing interrupts: its store, runs folder and result."
+    tmp = tmp_path_factory.mktemp("uninterrupted")
+    shutil.copy(migrated_db, tmp/"mlflow.db")
+    store = f"sqlite:///{tmp/'mlflow.db'}"
+    full = trainpipe("run", *ARGS, "--json", "--tracking-uri", store, "--runs-dir", tmp/"runs")
     assert full.returncode == 0, full.stderr
+    return store, tmp/"runs", last_json(full.stdout)
+
+
+def test_sigkill_mid_stage_then_resume_matches_an_uninterrupted_run(tmp_path, store, uninterrupted):
     runs = tmp_path/"runs"
     runner = subprocess.Popen([str(TRAINPIPE), "run", *ARGS, "--tracking-uri", store, "--runs-dir", str(runs)], cwd=PROJECT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -36,7 +48,7 @@ def test_sigkill_mid_stage_then_resume_matches_an_uninterrupted_run(tmp_path, st
     assert resumed.returncode == 0, resumed.stderr
     result = last_json(resumed.stdout)
     assert result["run_id"] == run_dir.name and result["status"] == "FINISHED"
-    assert compared(result["metrics"]) == compared(last_json(full.stdout)["metrics"])
+    assert compared(result["metrics"]) == compared(uninterrupted[2]["metrics"])
     assert [l.split()[:2] for l in resumed.stderr.splitlines() if l.startswith("  ")] == \
         [["data", "cached"], ["features", "cached"], ["train", "done"], ["evaluate", "done"]]
     assert json.loads((run_dir/"run.json").read_text())["status"] == "FINISHED"
@@ -47,9 +59,9 @@ def test_sigkill_mid_stage_then_resume_matches_an_uninterrupted_run(tmp_path, st
     assert again.returncode == 2 and f"use trainpipe reproduce {run_dir.name}" in again.stderr
 
 
-def test_reproduce_recomputes_and_compares_metric_by_metric(tmp_path, store):
-    first = last_json(trainpipe("run", *ARGS, "--json", "--tracking-uri", store, "--runs-dir", tmp_path).stdout)
-    proc = trainpipe("reproduce", first["run_id"], "--tracking-uri", store, "--runs-dir", tmp_path)
+def test_reproduce_recomputes_and_compares_metric_by_metric(uninterrupted):
+    store, runs, first = uninterrupted
+    proc = trainpipe("reproduce", first["run_id"], "--tracking-uri", store, "--runs-dir", runs)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "cached" not in proc.stderr  # every stage ran again
     lines = proc.stdout.splitlines()

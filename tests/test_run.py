@@ -1,10 +1,6 @@
 """`trainpipe run` end to end on the default config: real papermill kernels, a real sqlite MLflow store."""
 import json
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -14,7 +10,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from conftest import last_json, trainpipe
+from conftest import last_json, mlflow_server, trainpipe
 
 STAGE_NOTEBOOKS = ["10_data.ipynb", "20_features.ipynb", "31_train.ipynb", "40_evaluate.ipynb", "50_register.ipynb"]
 
@@ -121,36 +117,16 @@ def test_registered_model_predicts_from_raw_rows(default_run, project, monkeypat
     assert inputs == set(raw.columns) - {"species"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_mlflow_ui_shows_the_run(default_run):
     "The command the summary prints serves the run: a real `mlflow ui` on 127.0.0.1, read through its REST API."
     _, result, uri, tmp = default_run
-    port = free_port()
-    ui = subprocess.Popen([str(Path(sys.executable).parent/"mlflow"), "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
-                           "--port", str(port)], cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(f"{base}/health", timeout=2).status == 200: break
-            except OSError:
-                if time.monotonic() > deadline or ui.poll() is not None: raise
-                time.sleep(0.5)
+    with mlflow_server("ui", "--backend-store-uri", uri, cwd=tmp) as base:
         run = json.load(urllib.request.urlopen(f"{base}/api/2.0/mlflow/runs/get?run_id={result['run_id']}"))["run"]
         assert run["info"]["status"] == "FINISHED"
         assert {m["key"]: m["value"] for m in run["data"]["metrics"]}["test_accuracy"] == pytest.approx(result["metrics"]["test_accuracy"])
         listing = json.load(urllib.request.urlopen(f"{base}/api/2.0/mlflow/artifacts/list?run_id={result['run_id']}&path=notebooks"))
         assert {f["path"] for f in listing["files"]} == {f"notebooks/{n}" for n in STAGE_NOTEBOOKS}
         assert b"<html" in urllib.request.urlopen(base).read()[:200].lower()
-    finally:
-        ui.terminate()
-        ui.wait(timeout=30)
 
 
 def test_a_rerun_with_nothing_changed_reuses_every_stage_and_still_records_a_run(default_run):
