@@ -56,9 +56,13 @@ def runs_lost(commands: list[list[str]], uri: str, experiment: str) -> int:
     procs = [subprocess.Popen(c, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
     for p in procs: p.wait()
     from mlflow import MlflowClient
-    client = MlflowClient(uri)
-    exp = client.get_experiment_by_name(experiment)
-    return len(commands) - (len(client.search_runs([exp.experiment_id])) if exp else 0)
+    try:
+        client = MlflowClient(uri)
+        exp = client.get_experiment_by_name(experiment)
+        return len(commands) - (len(client.search_runs([exp.experiment_id])) if exp else 0)
+    except Exception as e:  # a store left half-migrated cannot even be opened: every run in it is lost
+        print(f"  (the store at {uri} cannot be opened afterwards: {type(e).__name__})", file=sys.stderr)
+        return len(commands)
 
 
 def main():
