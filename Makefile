@@ -59,8 +59,7 @@ pytest: setup
 	$(BIN)/pytest tests/
 
 bench: setup
-	$(BIN)/python benchmarks/pipeline_overhead.py
-	$(BIN)/python benchmarks/sweep_bench.py
+	$(BIN)/python benchmarks/bench.py
 
 # README.md is generated from nbs/index.ipynb. nbdev_readme needs the Quarto binary, which no Python
 # package installs; nbconvert renders the same notebook to Markdown with what `make setup` installs.

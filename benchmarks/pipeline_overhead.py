@@ -65,35 +65,41 @@ def runs_lost(commands: list[list[str]], uri: str, experiment: str) -> int:
         return len(commands)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+def measure(repeat: int = 3) -> dict:
+    "Medians of the four ways of running the pipeline, and the runs lost under 8-way concurrency."
     work = Path(tempfile.mkdtemp(prefix="trainpipe-bench-"))
     uri = f"sqlite:///{work/'mlflow.db'}"
     ours = f"{BIN}/trainpipe run configs/default.yaml --tracking-uri {uri} --runs-dir {work/'runs'}"
     subprocess.run(ours, shell=True, cwd=PROJECT, check=True, capture_output=True)  # creates the store and the experiment
     times = {"trainpipe (cold)": [], "trainpipe (no-op)": [], "plain script": [], "papermill CLI loop": []}
-    for i in range(args.repeat):
+    for i in range(repeat):
         times["trainpipe (cold)"].append(timed(f"{ours} --force"))
         times["trainpipe (no-op)"].append(timed(ours))
         times["plain script"].append(timed(f"{sys.executable} benchmarks/plain_pipeline.py {uri} {work}"))
         times["papermill CLI loop"].append(timed(papermill_loop(work, uri)))
-        print(f"round {i + 1}/{args.repeat}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()), file=sys.stderr)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    cold = med["trainpipe (cold)"]
-    print(f"pipeline overhead, default config, median of {args.repeat} (wall seconds)")
-    print(f"{'':<22} {'seconds':>8} {'cold trainpipe / this':>22}")
-    for k, v in med.items():
-        print(f"{k:<22} {v:>8.2f} {cold / v:>22.2f}")
-
+        print(f"round {i + 1}/{repeat}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()), file=sys.stderr)
+    # --wait-tracking: a cached run would otherwise be recorded by a background process, after the count
     ours8 = [[str(BIN/"trainpipe"), "run", "configs/default.yaml", "-p", "pipeline.stages=[data]", "-p", "experiment=together",
-              "--tracking-uri", f"sqlite:///{work/'new1'/'mlflow.db'}", "--runs-dir", str(work/"runs8")]] * 8
+              "--tracking-uri", f"sqlite:///{work/'new1'/'mlflow.db'}", "--runs-dir", str(work/"runs8"), "--wait-tracking"]] * 8
     plain8 = [[sys.executable, "-c", PLAIN_MLFLOW_RUN, f"sqlite:///{work/'new2'/'mlflow.db'}"]] * 8
     (work/"new2").mkdir()
-    lost_ours = runs_lost(ours8, f"sqlite:///{work/'new1'/'mlflow.db'}", "together")
-    lost_plain = runs_lost(plain8, f"sqlite:///{work/'new2'/'mlflow.db'}", "together")
-    print(f"8 runs started at once on a new sqlite store: runs lost  trainpipe {lost_ours}/8, plain MLflow {lost_plain}/8")
+    return {**{k: statistics.median(v) for k, v in times.items()},
+            "lost (trainpipe)": runs_lost(ours8, f"sqlite:///{work/'new1'/'mlflow.db'}", "together"),
+            "lost (plain MLflow)": runs_lost(plain8, f"sqlite:///{work/'new2'/'mlflow.db'}", "together")}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    m = measure(args.repeat)
+    cold = m["trainpipe (cold)"]
+    print(f"pipeline overhead, default config, median of {args.repeat} (wall seconds)")
+    print(f"{'':<22} {'seconds':>8} {'cold trainpipe / this':>22}")
+    for k in ("trainpipe (cold)", "trainpipe (no-op)", "plain script", "papermill CLI loop"):
+        print(f"{k:<22} {m[k]:>8.2f} {cold / m[k]:>22.2f}")
+    print(f"8 runs started at once on a new sqlite store: runs lost  trainpipe {m['lost (trainpipe)']}/8, "
+          f"plain MLflow {m['lost (plain MLflow)']}/8")
 
 
 if __name__ == "__main__":

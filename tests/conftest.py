@@ -48,6 +48,17 @@ def last_json(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
+def mlflow_run_id(result: dict, timeout: float = 300) -> str:
+    "The MLflow run of a `trainpipe run --json` result; for a fully cached run, once its background recorder has logged it."
+    if result["mlflow_run_id"]: return result["mlflow_run_id"]
+    record, deadline = Path(result["run_dir"])/"run.json", time.monotonic() + timeout
+    while not json.loads(record.read_text()).get("mlflow_run_id"):
+        assert time.monotonic() < deadline, f"run {result['run_id']} was not recorded in MLflow within {timeout:g}s"
+        time.sleep(0.2)
+    assert not (Path(result["run_dir"])/"tracking.json").exists()
+    return json.loads(record.read_text())["mlflow_run_id"]
+
+
 @contextlib.contextmanager
 def mlflow_server(command: str, *args, cwd: Path, timeout: float = 120):
     "A real `mlflow ui` or `mlflow server` on a free 127.0.0.1 port; yields its base URL, stops it afterwards."

@@ -3,7 +3,7 @@ import subprocess
 
 from mlflow import MlflowClient
 
-from conftest import PROJECT, TRAINPIPE, last_json, mlflow_server
+from conftest import PROJECT, TRAINPIPE, last_json, mlflow_run_id, mlflow_server
 
 
 def runs_at_once(cmd: list[str], n: int = 8) -> list[tuple[str, str]]:
@@ -26,10 +26,14 @@ def warm_cache(tmp_path) -> list[str]:
 def test_eight_pipelines_at_once_on_a_new_store_lose_nothing(tmp_path):
     uri = f"sqlite:///{tmp_path/'new'/'mlflow.db'}"  # does not exist yet: the first to arrive creates it
     outs = runs_at_once([*warm_cache(tmp_path), "--tracking-uri", uri])
+    # every stage is cached, so each run is recorded by its own background process: eight writers on a new store
     results = [last_json(out) for out, _ in outs]
+    assert all(r["mlflow_run_id"] is None for r in results)
+    ids = [mlflow_run_id(r) for r in results]
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name("penguins").experiment_id])
-    assert sorted(r.info.run_id for r in runs) == sorted(r["run_id"] for r in results)
+    assert sorted(r.info.run_id for r in runs) == sorted(ids)
+    assert sorted(r.data.tags["trainpipe_run_id"] for r in runs) == sorted(r["run_id"] for r in results)
     for run in runs:
         assert run.info.status == "FINISHED"
         assert run.data.metrics["data_rows"] == 344 and run.data.metrics["data_test_rows"] == 69
@@ -41,7 +45,7 @@ def test_eight_pipelines_at_once_through_a_real_mlflow_server(tmp_path):
     "The team set-up: a tracking server on 127.0.0.1 that owns the database; runs and their artifacts go through it."
     with mlflow_server("server", "--backend-store-uri", f"sqlite:///{tmp_path/'server.db'}",
                        "--artifacts-destination", tmp_path/"artifacts", cwd=tmp_path) as uri:
-        outs = runs_at_once([*warm_cache(tmp_path), "--tracking-uri", uri])
+        outs = runs_at_once([*warm_cache(tmp_path), "--tracking-uri", uri, "--wait-tracking"])  # recorded before each returns
         client = MlflowClient(uri)
         runs = client.search_runs([client.get_experiment_by_name("penguins").experiment_id])
         assert sorted(r.info.run_id for r in runs) == sorted(last_json(out)["run_id"] for out, _ in outs)

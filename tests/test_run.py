@@ -10,7 +10,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from conftest import last_json, mlflow_server, trainpipe
+from conftest import last_json, mlflow_run_id, mlflow_server, trainpipe
 
 STAGE_NOTEBOOKS = ["10_data.ipynb", "20_features.ipynb", "31_train.ipynb", "40_evaluate.ipynb", "50_register.ipynb"]
 
@@ -117,6 +117,18 @@ def test_registered_model_predicts_from_raw_rows(default_run, project, monkeypat
     assert inputs == set(raw.columns) - {"species"}
 
 
+def test_stages_run_as_the_graph_allows(default_run):
+    "evaluate and register read only what train and the stages before it made: both start when train ends, side by side."
+    _, result, _, _ = default_run
+    timeline = json.loads((Path(result["run_dir"])/"run.json").read_text())["stages"]
+    assert list(timeline) == ["data", "features", "train", "evaluate", "register"]
+    assert all(t["how"] == "run" and t["started"] < t["ended"] for t in timeline.values())
+    for a, b in [("data", "features"), ("features", "train"), ("train", "evaluate"), ("train", "register")]:
+        assert timeline[a]["ended"] <= timeline[b]["started"]  # a stage starts after the ones it reads
+    evaluate, register = timeline["evaluate"], timeline["register"]
+    assert max(evaluate["started"], register["started"]) < min(evaluate["ended"], register["ended"])  # the two overlap
+
+
 def test_mlflow_ui_shows_the_run(default_run):
     "The command the summary prints serves the run: a real `mlflow ui` on 127.0.0.1, read through its REST API."
     _, result, uri, tmp = default_run
@@ -141,12 +153,14 @@ def test_a_rerun_with_nothing_changed_reuses_every_stage_and_still_records_a_run
     run_dir = Path(again["run_dir"])
     assert sorted(p.name for p in run_dir.glob("*.ipynb")) == STAGE_NOTEBOOKS  # the record is complete
     assert (run_dir/"train"/"model.skops").read_bytes() == (Path(first["run_dir"])/"train"/"model.skops").read_bytes()
-    client = MlflowClient(uri)
-    run = client.get_run(again["run_id"])
-    assert run.info.status == "FINISHED"
+    assert again["mlflow_run_id"] is None and "recorded in the background" in proc.stdout  # the command did not wait for MLflow
+    client, recorded = MlflowClient(uri), mlflow_run_id(again)
+    run = client.get_run(recorded)
+    assert run.info.status == "FINISHED" and run.data.tags["trainpipe_run_id"] == again["run_id"]
     assert run.data.tags["cached"] == "true" and run.data.tags["cached_stages"] == "data,features,train,evaluate,register"
     assert run.data.metrics["test_accuracy"] == first["metrics"]["test_accuracy"]
-    assert {a.path for a in client.list_artifacts(again["run_id"], "notebooks")} == {f"notebooks/{n}" for n in STAGE_NOTEBOOKS}
+    assert {a.path for a in client.list_artifacts(recorded, "notebooks")} == {f"notebooks/{n}" for n in STAGE_NOTEBOOKS}
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith("tracking")) == []  # nothing left to record
 
 
 def test_status_says_what_is_stale_and_why(default_run):

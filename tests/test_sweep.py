@@ -1,4 +1,7 @@
 """`trainpipe sweep`: a grid of runs under one parent MLflow run, sharing cached upstream stages, ranked at the end."""
+import json
+from pathlib import Path
+
 from mlflow import MlflowClient
 
 from conftest import trainpipe
@@ -24,7 +27,7 @@ def test_sweep_runs_every_point_under_a_parent_and_computes_shared_stages_once(t
     assert parent.info.status == "FINISHED" and parent.data.tags["sweep"] == "true"
     assert parent.data.metrics["best_test_accuracy"] == float(board[0][2])
     assert "leaderboard.json" in {a.path for a in client.list_artifacts(parent_id)}
-    for stage in ("data", "features"):  # no grid key touches them: computed by the first point, reused by the second
+    for stage in ("data", "features"):  # no grid key touches them: computed once, before the points, and reused by both
         assert len(list((tmp_path/".cache"/stage).iterdir())) == 1
     assert len(list((tmp_path/".cache"/"train").iterdir())) == 2
 
@@ -39,6 +42,22 @@ def test_a_bad_grid_key_is_rejected_before_anything_runs(tmp_path, store):
     assert not MlflowClient(store).search_runs([e.experiment_id for e in MlflowClient(store).search_experiments()])
 
 
+def leaderboard(client: MlflowClient, parent_id: str, tmp_path) -> list[dict]:
+    return json.loads(Path(client.download_artifacts(parent_id, "leaderboard.json", str(tmp_path))).read_text())
+
+
+def test_sweep_on_a_local_dask_cluster_it_starts_itself(tmp_path, store):
+    "--executor dask without --scheduler: trainpipe starts a LocalCluster of --jobs worker processes and stops it."
+    proc = trainpipe("sweep", "configs/default.yaml", "--grid", "features.numeric=standard,minmax", "-p", "pipeline.stages=[data, features]",
+                     "--executor", "dask", "--jobs", "2", "--tracking-uri", store, "--runs-dir", tmp_path/"runs")
+    assert proc.returncode == 0, proc.stderr
+    parent_id = proc.stdout.splitlines()[0].split()[1].rstrip(":")
+    board = leaderboard(MlflowClient(store), parent_id, tmp_path)
+    assert sorted(p["features.numeric"] for p in board) == ["minmax", "standard"]
+    assert all(p["status"] == "FINISHED" and p["where"].startswith("tcp://127.0.0.1:") for p in board), board
+    assert len(list((tmp_path/"runs"/".cache"/"data").iterdir())) == 1  # shared, run once before the points
+
+
 def test_sweep_on_a_dask_cluster_with_two_worker_processes(tmp_path, store):
     "--executor dask with --scheduler: the points run on a real LocalCluster's two worker processes."
     from dask.distributed import LocalCluster
@@ -48,6 +67,7 @@ def test_sweep_on_a_dask_cluster_with_two_worker_processes(tmp_path, store):
                          "--tracking-uri", store, "--runs-dir", tmp_path/"runs")
         assert proc.returncode == 0, proc.stderr
         assert any("run_point" in name for name in cluster.scheduler.task_prefixes), list(cluster.scheduler.task_prefixes)
+        addresses = set(cluster.scheduler.workers)
     lines = proc.stdout.splitlines()
     assert lines[0].endswith("2 runs, ranked by test_accuracy")
     client = MlflowClient(store)
@@ -55,3 +75,5 @@ def test_sweep_on_a_dask_cluster_with_two_worker_processes(tmp_path, store):
     assert client.get_run(parent_id).data.params["executor"] == "dask"
     children = client.search_runs([client.get_run(parent_id).info.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'")
     assert len(children) == 2 and all(r.info.status == "FINISHED" for r in children)
+    workers = {p["where"] for p in leaderboard(client, parent_id, tmp_path)}
+    assert workers and workers <= addresses  # each point ran on one of the cluster's workers

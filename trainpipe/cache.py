@@ -39,7 +39,7 @@ def notebook_code(nb: Path) -> str:
 
 # %% ../nbs/04_cache.ipynb #7aaf6d34
 _MODULE_REF = re.compile(r"^\s*(?:from|import)\s+(?:trainpipe)?\.(\w+)", re.M)  # `from trainpipe.x import`, `from .x import`
-RUNNER_MODULES = ("pipeline", "cli")  # run the stages, compute nothing in them: editing them stales no stage
+RUNNER_MODULES = ("kernels", "pipeline", "sweep", "cli")  # run the stages, compute nothing in them: editing them stales no stage
 
 def imported_modules(code: str, package: Path, # the `trainpipe` package folder
                     ) -> list[str]:

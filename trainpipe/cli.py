@@ -28,9 +28,11 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--runs-dir", help="folder for run folders and the stage cache (default: runs/ in the project)")
     run.add_argument("--force", action="store_true", help="run every stage, even those whose outputs are cached")
     run.add_argument("--force-stage", action="append", default=[], metavar="NAME", help="run this stage even if cached (repeatable)")
-    run.add_argument("--stages", metavar="A,B", help="run only these stages; the ones before them must be cached")
-    run.add_argument("--from", dest="start", metavar="STAGE", help="run from this stage on; the ones before must be cached")
-    run.add_argument("--to", dest="end", metavar="STAGE", help="run up to this stage and stop")
+    run.add_argument("--stages", metavar="A,B", help="run only these stages; the ones they read must be cached")
+    run.add_argument("--from", dest="start", metavar="STAGE", help="run this stage and those downstream of it; the ones it reads must be cached")
+    run.add_argument("--to", dest="end", metavar="STAGE", help="run this stage and those it reads, and stop")
+    run.add_argument("--wait-tracking", action="store_true",
+                     help="when every stage is cached, record the MLflow run before returning rather than in the background")
     run.add_argument("--parent-run", metavar="RUN_ID", help="nest this run under a parent MLflow run (sweeps do this)")
     run.add_argument("--resume", nargs="?", const="latest", metavar="RUN_ID",
                      help="continue an unfinished run (the latest one that failed or was killed, unless RUN_ID is given)")
@@ -80,6 +82,8 @@ def summary(result) -> str:
     for k, v in sorted(result.metrics.items()):
         if k.startswith("test_"): lines.append(f"  {k:<22} {v:.4f}")
     lines.append(f"notebooks  {_short(result.run_dir)}/ ({', '.join(p.name for p in result.notebooks)})")
+    if result.tracking_uri and not result.mlflow_run_id:
+        lines.append("MLflow     every stage came from the cache: the run is being recorded in the background (see run.json)")
     if result.tracking_uri:
         lines.append(f"MLflow UI  mlflow ui --backend-store-uri {_short_uri(result.tracking_uri)}   (then open http://127.0.0.1:5000)")
     if result.model_uri:
@@ -108,9 +112,10 @@ def run_command(args) -> int:
         force = {"all"} if args.force else set(args.force_stage)
         tags = {"mlflow.parentRunId": args.parent_run} if args.parent_run else None
         picked = args.stages or args.start or args.end
-        only = select_stages(cfg.pipeline.stages, args.stages and args.stages.split(","), args.start, args.end) if picked else None
+        only = select_stages(cfg.pipeline.graph(), args.stages and args.stages.split(","), args.start, args.end) if picked else None
         result = run_pipeline(cfg, config_name=config.stem, project=project, runs_dir=args.runs_dir,
-                              tracking_uri=args.tracking_uri, force=force, on_stage=_progress, tags=tags, only=only)
+                              tracking_uri=args.tracking_uri, force=force, on_stage=_progress, tags=tags, only=only,
+                              defer_tracking=not args.wait_tracking)
     return _report(result, args.json)
 
 def _report(result, as_json: bool) -> int:
@@ -119,7 +124,8 @@ def _report(result, as_json: bool) -> int:
     print(summary(result))
     if as_json:
         print(json.dumps({"run_id": result.run_id, "status": result.status, "metrics": result.metrics,
-                          "run_dir": str(result.run_dir), "model_uri": result.model_uri, "error": result.error}))
+                          "run_dir": str(result.run_dir), "model_uri": result.model_uri, "error": result.error,
+                          "mlflow_run_id": result.mlflow_run_id}))
     return 0 if result.status == "FINISHED" else 1
 
 # %% ../nbs/70_cli.ipynb #2adb2251

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import types
 import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -16,8 +17,9 @@ import yaml
 from .core import TrainpipeError, find_project_dir
 
 # %% auto #0
-__all__ = ['DataConfig', 'SplitConfig', 'FeaturesConfig', 'ModelConfig', 'RegisterConfig', 'PipelineConfig', 'Config',
-           'parse_override', 'load_config', 'flatten', 'stage_parameters', 'to_yaml']
+__all__ = ['DEFAULT_STAGES', 'DataConfig', 'SplitConfig', 'FeaturesConfig', 'ModelConfig', 'RegisterConfig', 'StageSpec',
+           'PipelineConfig', 'Config', 'stage_graph', 'upstream', 'parse_override', 'load_config', 'flatten',
+           'stage_parameters', 'to_yaml']
 
 # %% ../nbs/01_config.ipynb #4dfc4856
 @dataclass
@@ -56,16 +58,34 @@ class RegisterConfig:
     "Where the fitted pipeline goes in the MLflow Model Registry."
     model_name: str = "trainpipe-model"
 
+@dataclass(frozen=True)
+class StageSpec:
+    "One stage of the pipeline graph."
+    after: tuple[str, ...] = ()  # the stages whose outputs it reads
+    notebook: str | None = None  # its notebook in nbs/; `NN_<name>.ipynb` by default
+    params: tuple[str, ...] | None = None  # the config values it is given (`split_test_size`); all its notebook declares by default
+
+DEFAULT_STAGES = {"data": {}, "features": {"after": ["data"]}, "train": {"after": ["features"]},
+                  "evaluate": {"after": ["train"]}, "register": {"after": ["train"]}}
+
 @dataclass
 class PipelineConfig:
-    "Which stage notebooks run, in order, and how patient to be with each."
-    stages: list[str] = field(default_factory=lambda: ["data", "features", "train", "evaluate", "register"])
+    "Which stage notebooks run, after which others, and how patient to be with each."
+    stages: list[str] | dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_STAGES.items()})  # a list runs in order; a mapping declares each stage's `after`
     timeout: float = 0  # seconds a stage may run before its kernel is stopped; 0 for no limit
     retries: int = 0  # times a failed stage is run again before the pipeline stops
+    jobs: int = 2  # stages that may run at once, where the graph allows
+    warm: int = 2  # kernels started ahead for the stages next in line; 0 starts each kernel when its stage starts
 
     def __post_init__(self):
-        if self.timeout < 0 or self.retries < 0:
-            raise TrainpipeError("config keys 'pipeline.timeout' and 'pipeline.retries' cannot be negative; use 0 for no limit or no retry")
+        if self.timeout < 0 or self.retries < 0 or self.warm < 0:
+            raise TrainpipeError("config keys 'pipeline.timeout', 'pipeline.retries' and 'pipeline.warm' cannot be negative; use 0 for none")
+        if self.jobs < 1: raise TrainpipeError(f"config key 'pipeline.jobs' must be at least 1, got {self.jobs}")
+        self.graph()
+
+    def graph(self) -> dict[str, StageSpec]:
+        "Each stage and its spec, in an order where every stage comes after the ones it reads."
+        return stage_graph(self.stages)
 
 @dataclass
 class Config:
@@ -78,11 +98,16 @@ class Config:
     register: RegisterConfig = field(default_factory=RegisterConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
-# %% ../nbs/01_config.ipynb #71e0e90e
+# %% ../nbs/01_config.ipynb #aaabe559
 _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a mapping", list: "a list"}
 
 def _check_value(value, hint, key: str):
     "Return `value` as the type `hint` asks for, or raise naming `key`."
+    if isinstance(hint, types.UnionType):  # `list[str] | dict`: check against the arm of the value's own type
+        arms = typing.get_args(hint)
+        for arm in arms:
+            if isinstance(value, typing.get_origin(arm) or arm): return _check_value(value, arm, key)
+        raise TrainpipeError(f"config key '{key}' must be {' or '.join(_TYPE_WORDS[typing.get_origin(a) or a] for a in arms)}, got {value!r}")
     origin = typing.get_origin(hint) or hint
     ok = (isinstance(value, bool) if origin is bool else
           isinstance(value, (int, float)) and not isinstance(value, bool) if origin is float else
@@ -96,7 +121,7 @@ def _check_value(value, hint, key: str):
         return [_check_value(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
     return value
 
-# %% ../nbs/01_config.ipynb #aaabe559
+# %% ../nbs/01_config.ipynb #83088f27
 def _unknown_key(key: str, valid: list[str]) -> TrainpipeError:
     "The error for a config key that the schema does not have."
     leaf = key.rsplit(".", 1)[-1]
@@ -116,6 +141,55 @@ def _build(cls, raw, where: str = ""):
         hint = hints[key]
         kwargs[key] = _build(hint, value, dotted) if is_dataclass(hint) else _check_value(value, hint, dotted)
     return cls(**kwargs)
+
+# %% ../nbs/01_config.ipynb #71e0e90e
+_SPEC_KEYS = ["after", "notebook", "params"]
+
+def _names(value, key: str) -> tuple[str, ...]:
+    "A name or a list of names, as a tuple."
+    if isinstance(value, str): return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value): return tuple(value)
+    raise TrainpipeError(f"config key '{key}' must be a name or a list of names, got {value!r}")
+
+def _spec(name: str, raw) -> StageSpec:
+    "The spec of one stage from its mapping in the config."
+    key = f"pipeline.stages.{name}"
+    if raw is None: raw = {}
+    if not isinstance(raw, dict): raise TrainpipeError(f"config key '{key}' must be a mapping with after:, notebook: or params:, got {raw!r}")
+    for k in raw:
+        if k not in _SPEC_KEYS: raise _unknown_key(f"{key}.{k}", _SPEC_KEYS)
+    notebook = raw.get("notebook")
+    if notebook is not None and not isinstance(notebook, str): raise TrainpipeError(f"config key '{key}.notebook' must be a file name in nbs/, got {notebook!r}")
+    return StageSpec(_names(raw.get("after", []), f"{key}.after"), notebook, _names(raw["params"], f"{key}.params") if "params" in raw else None)
+
+def stage_graph(stages: list[str] | dict, # `pipeline.stages`
+               ) -> dict[str, StageSpec]:
+    "Check `pipeline.stages`; each stage's spec, ordered so that every stage comes after the ones it reads."
+    if not stages: raise TrainpipeError("config key 'pipeline.stages' is empty; list the stages to run, e.g. [data, features, train, evaluate, register]")
+    if isinstance(stages, list):
+        twice = sorted({n for n in stages if stages.count(n) > 1})
+        if twice: raise TrainpipeError(f"config key 'pipeline.stages' lists '{twice[0]}' twice; list each stage once")
+        return {name: StageSpec(after=(stages[i - 1],) if i else ()) for i, name in enumerate(stages)}
+    specs = {str(name): _spec(name, raw) for name, raw in stages.items()}
+    for name, spec in specs.items():
+        for up in spec.after:
+            if up not in specs: raise TrainpipeError(f"config key 'pipeline.stages.{name}.after' names '{up}', which is not a stage; stages are: {', '.join(specs)}")
+    order, left = [], dict(specs)
+    while left:  # Kahn's algorithm, keeping the config's order among the stages that are ready
+        ready = [n for n, spec in left.items() if all(u in order for u in spec.after)]
+        if not ready: raise TrainpipeError(f"pipeline.stages has a cycle among {', '.join(left)}; remove one of their 'after' entries")
+        order.append(ready[0])
+        del left[ready[0]]
+    return {name: specs[name] for name in order}
+
+def upstream(graph: dict[str, StageSpec], name: str) -> list[str]:
+    "Every stage `name` reads from, directly or through others, in graph order."
+    seen, todo = set(), list(graph[name].after)
+    while todo:
+        if (up := todo.pop()) not in seen:
+            seen.add(up)
+            todo += graph[up].after
+    return [n for n in graph if n in seen]
 
 # %% ../nbs/01_config.ipynb #071273cf
 _EXPONENT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")

@@ -18,11 +18,11 @@ from typing import Callable
 
 from .config import load_config
 from .core import TrainpipeError, atomic_path, choose, find_project_dir
-from .pipeline import check_config
+from .pipeline import check_config, find_stages, run_pipeline
 from .tracking import PipelineRun, resolve_tracking_uri
 
 # %% auto #0
-__all__ = ['LOWER_IS_BETTER', 'EXECUTORS', 'grid_points', 'rank', 'SweepResult', 'run_sweep']
+__all__ = ['LOWER_IS_BETTER', 'EXECUTORS', 'grid_points', 'rank', 'shared_stages', 'SweepResult', 'run_sweep']
 
 # %% ../nbs/65_sweep.ipynb #c74b2bc4
 def grid_points(grid: list[str]) -> list[list[str]]:
@@ -72,6 +72,17 @@ def _dask(calls: list[tuple], jobs: int, scheduler: str | None = None):
 EXECUTORS = {"local": _local, "dask": _dask}
 
 # %% ../nbs/65_sweep.ipynb #146c9a53
+def shared_stages(cfg, grid_keys: list[str], # a point's config, and the dotted keys the grid sets
+                  nbs: Path) -> list[str]:
+    "The stages of `cfg` that every point of a grid over `grid_keys` runs identically."
+    if any(k.split(".")[0] == "pipeline" for k in grid_keys): return []
+    varied = {"_".join(k.split(".")[:2]) for k in grid_keys}  # `model.params.max_depth` -> the parameter `model_params`
+    differs = set()
+    for stage in find_stages(cfg, nbs):
+        if varied & set(stage.parameters) or differs & set(stage.after): differs.add(stage.name)
+    return [s.name for s in find_stages(cfg, nbs) if s.name not in differs]
+
+# %% ../nbs/65_sweep.ipynb #7f934e6a
 @dataclass
 class SweepResult:
     "What a sweep produced."
@@ -79,17 +90,26 @@ class SweepResult:
     metric: str
     points: list  # dicts with overrides, run_id, status, metrics, error; best first
 
+def _where() -> str:
+    "The address of the Dask worker running this, or `local`."
+    try:
+        from distributed import get_worker
+        return get_worker().address
+    except (ImportError, ValueError): return "local"
+
 def _run_point(config: Path, overrides: list[str], args: list[str]) -> dict:
-    "Run one point as its own `trainpipe run` process; what its --json line says."
+    "Run one point as its own `trainpipe run` process; what its --json line says, and where it ran."
+    # --wait-tracking: a point whose stages are all cached is still in MLflow, under the parent, when the sweep ends
     cmd = [sys.executable, "-c", "import sys; from trainpipe.cli import main; sys.exit(main())", "run", str(config),
-           *[a for o in overrides for a in ("-p", o)], "--json", *args]
+           *[a for o in overrides for a in ("-p", o)], "--json", "--wait-tracking", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     lines = proc.stdout.strip().splitlines()
     try: result = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
         err = proc.stderr.strip().splitlines()
         result = {"status": "FAILED", "run_id": None, "metrics": {}, "error": err[-1] if err else f"exit status {proc.returncode}"}
-    return {"overrides": overrides, **{k: result.get(k) for k in ("run_id", "status", "metrics", "error")}}
+    return {"overrides": overrides, "run_id": result.get("mlflow_run_id") or result.get("run_id"), "where": _where(),
+            **{k: result.get(k) for k in ("status", "metrics", "error")}}
 
 def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entries
               overrides: list[str] = (), # `-p` overrides for every point
@@ -111,18 +131,20 @@ def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entri
                                {"grid": " ".join(grid), "jobs": jobs, "executor": executor}, {"sweep": "true", "config": Path(config).stem})
     args = ["--tracking-uri", tracking_uri, "--parent-run", parent.run_id, "--runs-dir", str(Path(runs_dir or project/"runs").resolve())]
     calls = [(Path(config).resolve(), [*overrides, *point], args) for point in points]
-    results = []
+    results, shared = [], shared_stages(cfg, [p.split("=", 1)[0] for p in points[0]], project/"nbs")
     try:
-        first = _run_point(*calls[0])  # alone: it fills the stage cache with what the points share
-        for result in itertools.chain([first], execute(calls[1:], jobs, scheduler) if len(calls) > 1 else []):
+        if shared and len(points) > 1:
+            first = run_pipeline(cfg, project=project, runs_dir=Path(runs_dir or project/"runs").resolve(), track=False, only=shared)
+            if first.status != "FINISHED": raise TrainpipeError(f"the stages every point shares failed: {first.error}")
+        for result in execute(calls, jobs, scheduler):
             results.append(result)
             on_point(result, len(results), len(points))
-    except BaseException:
-        parent.finish("KILLED")
+    except BaseException as e:
+        parent.finish("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED")
         raise
     metric, ranked = rank(results, metric)
     board = [{"rank": i + 1, **dict(o.split("=", 1) for o in p["overrides"]), metric: p["metrics"].get(metric) if p["metrics"] else None,
-              "status": p["status"], "run_id": p["run_id"]} for i, p in enumerate(ranked)]
+              "status": p["status"], "run_id": p["run_id"], "where": p["where"]} for i, p in enumerate(ranked)]
     with tempfile.TemporaryDirectory() as tmp:
         with atomic_path(Path(tmp)/"leaderboard.json") as f: f.write_text(json.dumps(board, indent=2))
         parent.log_artifact(Path(tmp)/"leaderboard.json")

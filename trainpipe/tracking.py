@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -17,7 +18,7 @@ from .core import TrainpipeError, read_json
 
 # %% auto #0
 __all__ = ['default_tracking_uri', 'resolve_tracking_uri', 'artifact_location', 'git_info', 'redact', 'store_lock',
-           'open_experiment', 'PipelineRun']
+           'open_experiment', 'PipelineRun', 'defer_run', 'record_pending', 'record_all_pending']
 
 # %% ../nbs/03_tracking.ipynb #38f484c5
 def default_tracking_uri(project: Path) -> str:
@@ -157,3 +158,59 @@ class PipelineRun:
     def finish(self, status: str = "FINISHED"):
         "Close the run as FINISHED, FAILED or KILLED."
         self.client.set_terminated(self.run_id, status)
+
+# %% ../nbs/03_tracking.ipynb #ac83a085
+def _store_id(tracking_uri: str) -> str:
+    import hashlib
+    return hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
+
+def defer_run(run_dir: Path, tracking_uri: str, experiment: str, run_name: str, params: dict, tags: dict, status: str,
+              files: list[tuple[str, str | None]], # (path in the run folder, artifact folder) to upload
+              stages: list[str], # stage folders whose metrics and plots to log
+              wait: bool = False, # record now, in this process, instead of in the background
+             ) -> str | None:
+    "Have the run in `run_dir` recorded in MLflow; the MLflow run id if `wait`, else None (a background process records it)."
+    from trainpipe.core import write_json
+    write_json({"store": _store_id(tracking_uri), "experiment": experiment, "run_name": run_name, "params": redact(params),
+                "tags": tags, "status": status, "files": files, "stages": stages}, Path(run_dir)/"tracking.json")
+    if wait: return record_pending(Path(run_dir), tracking_uri)
+    with open(Path(run_dir)/"tracking.log", "ab") as log:
+        subprocess.Popen([sys.executable, "-m", "trainpipe.tracking", str(run_dir)], stdin=subprocess.DEVNULL, stdout=log,
+                         stderr=log, env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}, start_new_session=True)
+    return None
+
+def record_pending(run_dir: Path, tracking_uri: str) -> str | None:
+    "Log the run `run_dir/tracking.json` describes; its MLflow run id, or None if it is logged already or being logged."
+    from filelock import FileLock, Timeout
+    from trainpipe.core import write_json
+    pending, lock = Path(run_dir)/"tracking.json", FileLock(str(Path(run_dir)/"tracking.json") + ".lock", timeout=0)
+    try: lock.acquire()
+    except Timeout: return None
+    try:
+        if not pending.is_file(): return None
+        todo = read_json(pending)
+        if todo["store"] != _store_id(tracking_uri): return None
+        run = PipelineRun.start(tracking_uri, todo["experiment"], todo["run_name"], todo["params"], todo["tags"])
+        for path, folder in todo["files"]: run.log_artifact(Path(run_dir)/path, folder)
+        for stage in todo["stages"]: run.log_stage(Path(run_dir)/stage)
+        run.finish(todo["status"])
+        record = Path(run_dir)/"run.json"
+        if record.is_file(): write_json({**read_json(record), "mlflow_run_id": run.run_id}, record)
+        pending.unlink()
+        return run.run_id
+    finally:
+        lock.release()
+        Path(lock.lock_file).unlink(missing_ok=True)
+
+def record_all_pending(runs_dir: Path, tracking_uri: str) -> list[str]:
+    "Log every run under `runs_dir` still waiting to be recorded in this store (their recorder died); their MLflow run ids."
+    return [i for p in sorted(Path(runs_dir).glob("*/tracking.json")) if (i := record_pending(p.parent, tracking_uri))]
+
+def _main(run_dir: str):
+    "The background recorder: `python -m trainpipe.tracking RUN_DIR`, the store in `MLFLOW_TRACKING_URI`."
+    _quiet_mlflow()
+    record_pending(Path(run_dir), os.environ["MLFLOW_TRACKING_URI"])
+    log = Path(run_dir)/"tracking.log"  # this process's own output: kept only if it says something
+    if log.is_file() and not log.stat().st_size: log.unlink()
+
+if __name__ == "__main__" and Path(sys.argv[0]).name == "tracking.py": _main(sys.argv[1])  # not when a notebook runs this cell
