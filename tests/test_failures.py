@@ -43,19 +43,55 @@ def test_bad_config_is_one_clear_line_before_anything_runs(project, tmp_path, st
     assert no_runs_recorded(store)
 
 
-@pytest.mark.parametrize("content,words", [
-    (b"", ["is empty"]),
-    (b"a,b,target\n", ["has a header but no rows"]),
-    (bytes(range(256)) * 8, ["cannot be read as .csv"]),
-], ids=["empty", "header-only", "binary"])
-def test_unreadable_data_files_are_named(project, tmp_path, store, monkeypatch, capsys, content, words):
+def _sqlite(path):
+    import sqlite3
+    with sqlite3.connect(path) as db:
+        db.execute("create table orders (amount real, target int)")
+        db.executemany("insert into orders values (?, ?)", [(1.0, 0), (2.0, 1), (3.0, 0), (4.0, 1), (5.0, 0)])
+    return f"sqlite:///{path}"
+
+
+def _text_folder(path):
+    path.mkdir()
+    (path/"review.txt").write_text("a text with no label folder around it")
+    return str(path)
+
+
+BAD_DATA = [  # (id, file content or a maker of the source, more overrides, words the message must contain)
+    ("missing file", None, [], ["nowhere.csv", "does not exist"]),
+    ("empty file", b"", [], ["bad.csv", "is empty"]),
+    ("header only", b"a,b,target\n", [], ["bad.csv", "has no rows"]),
+    ("binary garbage", bytes(range(256)) * 8, [], ["bad.csv", "is not text"]),
+    ("wrong delimiter", b"a;b;target\n1;2;0\n3;4;1\n", ['data.delimiter=","'], ["target column 'target' is not in the data", "a;b;target"]),
+    ("missing target column", b"a,b,label\n1,2,0\n3,4,1\n", [], ["target column 'target' is not in the data", "a, b, label"]),
+    ("target all missing", b"a,target\n1,\n2,\n", [], ["target column 'target' has no values"]),
+    ("single-class target", b"a,target\n1,x\n2,x\n3,x\n", [], ["target column 'target' has a single class ('x')"]),
+    ("non-numeric in a numeric column", b"a,target\n1,0\nfoo,1\n3,0\n4,1\n5,0\n", ["data.schema={a: {type: float}}"],
+     ["data column 'a' is not a number ('foo') in 1 row(s) (rows 2)"]),
+    ("duplicate column names", b"a,a,target\n1,2,0\n3,4,1\n", [], ["column name 'a' twice"]),
+    ("unknown source scheme", "nosuchfs://bucket/x.csv", [], ["nosuchfs://bucket/x.csv", "fsspec cannot open"]),
+    ("SQL table missing", _sqlite, ["data.table=customers"], ["data.table 'customers' is not in the database", "orders"]),
+    ("text folder without labels", _text_folder, [], ["is a folder without labelled texts", "one sub-folder per label"]),
+    ("schema violation", b"a,target\n1,0\n2,1\n300,0\n4,1\n5,0\n", ["data.schema={a: {max: 100}}"],
+     ["data column 'a' is above its max 100 in 1 row(s) (rows 3)"]),
+    ("split impossible", b"a,target\n1,x\n2,x\n3,x\n4,y\n5,x\n", ["split.stratify=true"],
+     ["cannot split 5 rows", "set split.stratify to false"]),
+    ("repeated rows refused", b"a,target\n1,0\n1,0\n2,1\n", ["data.duplicates=error"], ["1 repeated row(s) (rows 2)"]),
+]
+
+
+@pytest.mark.parametrize("source,overrides,words", [b[1:] for b in BAD_DATA], ids=[b[0] for b in BAD_DATA])
+def test_bad_data_is_one_clear_line_and_leaves_nothing(project, tmp_path, store, monkeypatch, capsys, source, overrides, words):
+    "Each malformed input: one sentence naming the file, column or row, exit status 2, no run folder, nothing in MLflow."
     monkeypatch.chdir(tmp_path)
-    (tmp_path/"bad.csv").write_bytes(content)
-    code = main(["run", str(project/"configs/simple.yaml"), "-p", "data.source=bad.csv", "--tracking-uri", store,
-                 "--runs-dir", str(tmp_path/"runs")])
+    if source is None: source = "nowhere.csv"
+    elif isinstance(source, bytes): (tmp_path/"bad.csv").write_bytes(source); source = "bad.csv"
+    elif callable(source): source = source(tmp_path/"source")
+    code = main(["run", str(project/"configs/simple.yaml"), "-p", f"data.source={source}", *(a for o in overrides for a in ("-p", o)),
+                 "--tracking-uri", store, "--runs-dir", str(tmp_path/"runs")])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "\n" not in err
-    for w in ["data.source", "bad.csv", *words]: assert w in err, (w, err)
+    assert code == 2 and err.startswith("trainpipe: error: ") and "\n" not in err, err
+    for w in words: assert w in err, (w, err)
     assert not (tmp_path/"runs").exists() and no_runs_recorded(store)
 
 

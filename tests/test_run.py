@@ -117,6 +117,19 @@ def test_registered_model_predicts_from_raw_rows(default_run, project, monkeypat
     assert inputs == set(raw.columns) - {"species"}
 
 
+def test_the_run_records_which_data_it_trained_on(default_run):
+    "The data stage's fingerprint is the MLflow run's input dataset; its schema and quality report are in the run folder."
+    _, result, uri, _ = default_run
+    data = Path(result["run_dir"])/"data"
+    dataset = json.loads((data/"dataset.json").read_text())
+    logged = MlflowClient(uri).get_run(result["run_id"]).inputs.dataset_inputs
+    assert [(d.dataset.name, d.dataset.digest) for d in logged] == [("penguins", dataset["digest"])]
+    assert json.loads(logged[0].dataset.profile) == {"rows": 344}
+    schema = json.loads((data/"schema.json").read_text())
+    assert schema["species"]["type"] == "string" and schema["bill_length_mm"] == {"type": "float", "missing": 2, "distinct": 164, "min": 32.1, "max": 59.6}
+    assert json.loads((data/"quality.json").read_text()) == [] and (data/"quality.png").stat().st_size > 1000
+
+
 def test_stages_run_as_the_graph_allows(default_run):
     "evaluate and register read only what train and the stages before it made: both start when train ends, side by side."
     _, result, _, _ = default_run

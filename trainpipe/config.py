@@ -24,10 +24,18 @@ __all__ = ['DEFAULT_STAGES', 'DataConfig', 'SplitConfig', 'FeaturesConfig', 'Mod
 # %% ../nbs/01_config.ipynb #4dfc4856
 @dataclass
 class DataConfig:
-    "Where the table comes from and what to predict."
-    source: str = "data/example.csv"  # a CSV file; relative to the project folder in a config file
+    "Where the table comes from, what to predict, and how to clean it (see `trainpipe.sources` and the data stage)."
+    source: str = "data/example.csv"  # a file (relative to the project folder in a config file), an fsspec URL, sklearn:<name>, a database URL or a folder of texts
     target: str = "target"  # the column to predict
     task: str = "auto"  # classification, regression, or auto (decided from the target column)
+    format: str = "auto"  # the reader: csv, parquet, jsonl, sklearn, sql, text_folder, or auto (from the source)
+    delimiter: str = ""  # for delimited text; sniffed when empty
+    table: str = ""  # for a database: the table to read ...
+    query: str = ""  # ... or the query whose result to read
+    columns: list[str] = field(default_factory=list)  # keep only these columns (and the target); all when empty
+    rename: dict = field(default_factory=dict)  # old name -> new name, applied after reading
+    duplicates: str = "keep"  # rows that repeat another row: keep, drop, or error
+    schema: dict = field(default_factory=dict)  # declared rules per column: type, required, nullable, allowed, min, max
 
 @dataclass
 class SplitConfig:
@@ -35,10 +43,18 @@ class SplitConfig:
     test_size: float = 0.2  # fraction of rows held out for the test set
     random_state: int = 42  # seed of the shuffle
     stratify: bool = False  # keep class proportions in both parts (classification only)
+    method: str = "random"  # random (stratified if `stratify`), group (no group in two parts) or time (the latest rows are the test)
+    group_column: str = ""  # for method group: rows with the same value stay together
+    time_column: str = ""  # for method time: what orders the rows
+    validation_size: float = 0.0  # fraction of the rows also held out for validation (0: none)
+    folds: int = 0  # also write k-fold indices of the training rows for cross-validation (0: none)
 
     def __post_init__(self):
         if not 0 < self.test_size < 1:
             raise TrainpipeError(f"config key 'split.test_size' must be between 0 and 1 (a fraction of the rows), got {self.test_size}")
+        if not 0 <= self.validation_size < 1 - self.test_size:
+            raise TrainpipeError(f"config key 'split.validation_size' must be at least 0 and leave training rows beside split.test_size, got {self.validation_size}")
+        if self.folds == 1 or self.folds < 0: raise TrainpipeError(f"config key 'split.folds' must be 0 (none) or at least 2, got {self.folds}")
 
 @dataclass
 class FeaturesConfig:
@@ -232,7 +248,7 @@ def _read_yaml(path: Path) -> dict:
 
 def _absolute(source: str, base: Path) -> str:
     "`source` resolved against `base`, unless it is absolute or a URL."
-    if "://" in source or Path(source).is_absolute(): return source
+    if "://" in source or source.startswith("sklearn:") or Path(source).is_absolute(): return source
     return str((base/source).resolve())
 
 def load_config(path: str | Path | None = None, # YAML file; None gives the schema's defaults

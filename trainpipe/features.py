@@ -14,12 +14,14 @@ from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, R
 from .core import choose
 
 # %% auto #0
-__all__ = ['NUMERIC_SCALERS', 'CATEGORICAL_ENCODERS', 'NUMERIC_IMPUTERS', 'split_columns', 'make_preprocessor']
+__all__ = ['NUMERIC_SCALERS', 'MAX_CATEGORIES', 'CATEGORICAL_ENCODERS', 'NUMERIC_IMPUTERS', 'split_columns', 'make_preprocessor']
 
 # %% ../nbs/20_features.ipynb #7a4f5e7f
 NUMERIC_SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler, "none": None}
+MAX_CATEGORIES = 32
+
 CATEGORICAL_ENCODERS = {
-    "onehot": lambda: OneHotEncoder(handle_unknown="ignore", sparse_output=False),  # unseen categories become all-zero
+    "onehot": lambda: OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=MAX_CATEGORIES, sparse_output=False),
     "ordinal": lambda: OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
 }
 NUMERIC_IMPUTERS = {"median": lambda: SimpleImputer(strategy="median"), "mean": lambda: SimpleImputer(strategy="mean"), "none": None}

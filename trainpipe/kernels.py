@@ -36,10 +36,15 @@ def _imports_in(tree: ast.AST, package: str, # parsed code, and the package name
     visit(tree)
     return [(m, names) for m, names in found if m != "__future__"]
 
+_PARSING = threading.Lock()  # CPython 3.11's `ast` can fail ("AST constructor recursion depth mismatch") when threads parse at once
+
 def stage_imports(notebook: Path, # a stage notebook
                   package: Path, # the folder of the package whose modules are followed (`trainpipe/`)
                  ) -> list[str]:
     "The modules running `notebook` imports, in the order it meets them."
+    with _PARSING: return _stage_imports(notebook, package)
+
+def _stage_imports(notebook: Path, package: Path) -> list[str]:
     todo = []
     for cell in json.loads(Path(notebook).read_text())["cells"]:
         if cell["cell_type"] != "code": continue
@@ -77,6 +82,7 @@ class Kernel:
         self.folder = Path(tempfile.mkdtemp(prefix="trainpipe-kernel-"))  # short: socket paths are limited to ~100 bytes
         self.km = AsyncKernelManager(kernel_name="python3", config=Traits({"KernelManager": {"transport": "ipc", "ip": str(self.folder/"k")}}))
         self.error: BaseException | None = None
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._start, args=(notebook, cwd, env or {}, package), daemon=True)
         self._thread.start()
 
@@ -88,13 +94,26 @@ class Kernel:
             client = self.km.blocking_client()
             client.start_channels()
             try:
-                client.wait_for_ready(timeout=START_TIMEOUT)
-                if package:  # what the imports print (warnings, mostly) goes to the kernel's log, not the runner's terminal
-                    with open(self.folder/"output.log", "a") as out:
-                        client.execute_interactive(warm_code(stage_imports(notebook, package)), silent=True, store_history=False,
-                                                   timeout=START_TIMEOUT, output_hook=lambda msg: out.write(msg["content"].get("text", "")))
+                client.wait_for_ready(timeout=START_TIMEOUT)  # gives up at once if the kernel dies (or is stopped)
+                if package: self._warm(client, warm_code(stage_imports(notebook, package)))
             finally: client.stop_channels()
         except BaseException as e: self.error = e
+
+    def _warm(self, client, code: str):
+        "Run `code` in the kernel; stop waiting if the kernel dies or `shutdown` is called."
+        import queue
+        msg_id = client.execute(code, silent=True, store_history=False)
+        while not self._stopping.is_set():
+            try: reply = client.get_shell_msg(timeout=0.2)
+            except queue.Empty:
+                if not client.is_alive(): raise RuntimeError("the kernel died while importing its stage's modules") from None
+                continue
+            if reply["parent_header"].get("msg_id") == msg_id: break
+        with open(self.folder/"output.log", "a") as log:  # what the imports printed (warnings, mostly): the log, not the terminal
+            while True:
+                try: msg = client.get_iopub_msg(timeout=0)
+                except queue.Empty: break
+                if msg["msg_type"] == "stream": log.write(msg["content"]["text"])
 
     def ready(self):
         "Wait until the kernel is started and warm; its `KernelManager`."
@@ -115,8 +134,11 @@ class Kernel:
 
     def shutdown(self, log: Path | None = None, # append what the kernel printed outside its cells here, if anything
                 ):
-        "Stop the kernel (waiting for it to finish starting, if need be) and remove its sockets."
+        "Stop the kernel (at once, even if it is still starting) and remove its sockets."
         from jupyter_core.utils import run_sync
+        if self._thread.is_alive():  # never used: no need to wait for its imports
+            self._stopping.set()
+            self.kill()
         self._thread.join()
         try:
             if self.km.has_kernel: run_sync(self.km.shutdown_kernel)(now=True)

@@ -78,18 +78,21 @@ def find_stages(cfg: Config, nbs: Path) -> list[Stage]:
     return stages
 
 def check_config(cfg: Config):
-    "Reject a bad choice, data file or model in `cfg` with one clear sentence."
-    from trainpipe.data import check_target, infer_task, read_table
+    "Reject a bad choice, data source, schema, split or model in `cfg` with one clear sentence."
+    from trainpipe.data import fold_indices, ingest, split_table
     from trainpipe.features import CATEGORICAL_ENCODERS, NUMERIC_IMPUTERS, NUMERIC_SCALERS
     from trainpipe.models import MODELS, make_model
-    names = list(cfg.pipeline.graph())
+    names, d, sp = list(cfg.pipeline.graph()), cfg.data, cfg.split
     choose(NUMERIC_SCALERS, cfg.features.numeric, "features.numeric")
     choose(CATEGORICAL_ENCODERS, cfg.features.categorical, "features.categorical")
     choose(NUMERIC_IMPUTERS, cfg.features.impute, "features.impute")
     task = None
     if "data" in names:
-        table, _ = check_target(read_table(cfg.data.source), cfg.data.target)
-        task = infer_task(table[cfg.data.target], cfg.data.task)
+        data = ingest(d.source, d.target, d.task, d.format, d.delimiter, d.table, d.query, d.columns, d.rename, d.duplicates, d.schema)
+        task = data.task
+        parts = split_table(data.table, d.target, task, sp.test_size, sp.random_state, sp.stratify, sp.method, sp.group_column,
+                            sp.time_column, sp.validation_size)
+        if sp.folds: fold_indices(parts["train"], d.target, task, sp.folds, sp.random_state, sp.stratify, sp.group_column if sp.method == "group" else "")
     if "train" in names:
         if task: make_model(cfg.model.name, task, cfg.model.params)
         else: choose(MODELS, cfg.model.name, "model.name")

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -148,10 +149,24 @@ class PipelineRun:
         "Upload one file to the run's artifacts, under `folder`."
         self.client.log_artifact(self.run_id, str(path), folder)
 
+    def log_dataset(self, info: dict):
+        "Log the data a run read as an MLflow input dataset: `info` has its name, source, digest, rows and columns."
+        import json
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+        dataset = Dataset(name=info["name"], digest=info["digest"], source_type="trainpipe", source=json.dumps({"uri": _strip_password(info["source"])}),
+                          schema=json.dumps({"columns": info["columns"]}), profile=json.dumps({"rows": info["rows"]}))
+        from mlflow.exceptions import MlflowException
+        for attempt in range(3):  # runs logging the same new dataset at once race to create it; the losers find it next time
+            try: return self.client.log_inputs(self.run_id, datasets=[DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "training")])])
+            except MlflowException:
+                if attempt == 2: raise
+                time.sleep(0.5 * (attempt + 1))
+
     def log_stage(self, stage_dir: Path):
-        "Log what a finished stage left: `metrics.json` as metrics, PNG files as plots."
+        "Log what a finished stage left: `metrics.json` as metrics, PNG files as plots, `dataset.json` as the input dataset."
         if (stage_dir/"metrics.json").exists(): self.log_metrics(read_json(stage_dir/"metrics.json"))
         for png in sorted(stage_dir.glob("*.png")): self.log_artifact(png, "plots")
+        if (stage_dir/"dataset.json").exists(): self.log_dataset(read_json(stage_dir/"dataset.json"))
 
     def set_tag(self, key: str, value: str): self.client.set_tag(self.run_id, key, value)
 
