@@ -36,6 +36,7 @@ class DataConfig:
     rename: dict = field(default_factory=dict)  # old name -> new name, applied after reading
     duplicates: str = "keep"  # rows that repeat another row: keep, drop, or error
     schema: dict = field(default_factory=dict)  # declared rules per column: type, required, nullable, allowed, min, max
+    memory_limit_mb: int = 0  # stream delimited text in blocks to stay within this memory; 0 reads the whole table
 
 @dataclass
 class SplitConfig:

@@ -5,7 +5,10 @@
 # %% ../nbs/10_data.ipynb #dd8c7e16
 from __future__ import annotations
 
+import contextlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +20,7 @@ from .sources import read_source
 
 # %% auto #0
 __all__ = ['DUPLICATE_POLICIES', 'TASKS', 'MAX_CLASSES', 'SPLIT_METHODS', 'select_columns', 'check_target', 'handle_duplicates',
-           'infer_task', 'Ingested', 'ingest', 'split_table', 'fold_indices']
+           'infer_task', 'Ingested', 'ingest', 'ingest_in_chunks', 'split_table', 'fold_indices']
 
 # %% ../nbs/10_data.ipynb #54bfcfef
 def select_columns(df: pd.DataFrame, target: str, columns: list[str] = (), rename: dict | None = None) -> pd.DataFrame:
@@ -38,7 +41,7 @@ def check_target(df: pd.DataFrame, target: str, # the column to predict
     keep = df[target].notna()
     if not keep.any(): raise TrainpipeError(f"target column '{target}' has no values; every row's target is missing")
     if df.shape[1] < 2: raise TrainpipeError(f"the data has only the target column '{target}'; it needs at least one feature column")
-    return df[keep].reset_index(drop=True), int((~keep).sum())
+    return (df, 0) if keep.all() else (df[keep].reset_index(drop=True), int((~keep).sum()))  # no copy when nothing is dropped
 
 # %% ../nbs/10_data.ipynb #30e40d21
 DUPLICATE_POLICIES = ("keep", "drop", "error")
@@ -46,6 +49,7 @@ DUPLICATE_POLICIES = ("keep", "drop", "error")
 def handle_duplicates(df: pd.DataFrame, policy: str = "keep") -> tuple[pd.DataFrame, int]:
     "Apply the duplicate-row policy; the table and how many repeated rows it found."
     choose({p: p for p in DUPLICATE_POLICIES}, policy, "data.duplicates")
+    if policy == "keep": return df, None  # finding repeats costs a hash of every row: only when they are to be acted on
     repeated = df.duplicated()
     if policy == "error" and repeated.any():
         rows = (np.flatnonzero(repeated.to_numpy()) + 1)[:5].tolist()
@@ -71,10 +75,15 @@ class Ingested:
     table: pd.DataFrame
     task: str
     dropped_target: int  # rows dropped for a missing target
-    duplicates: int  # repeated rows found (dropped only with `data.duplicates: drop`)
+    duplicates: int | None  # repeated rows found (dropped only with `data.duplicates: drop`); None when not looked for
     schema: dict  # the inferred schema (see `trainpipe.schema.infer_schema`)
     findings: list[str] = field(default_factory=list)  # soft data-quality findings
-    fingerprint: str = ""  # content digest of `table`
+    digest: Future | None = field(default=None, repr=False)  # the fingerprint, being computed in a background thread
+
+    @property
+    def fingerprint(self) -> str:
+        "The content digest of `table` (waits for the thread computing it)."
+        return self.digest.result()
 
 def ingest(source: str, target: str, task: str = "auto", format: str = "auto", delimiter: str = "", table: str = "",
            query: str = "", columns: list[str] = (), rename: dict | None = None, duplicates: str = "keep",
@@ -88,9 +97,87 @@ def ingest(source: str, target: str, task: str = "auto", format: str = "auto", d
     task = infer_task(df[target], task)
     if task == "classification" and df[target].nunique() < 2:
         raise TrainpipeError(f"target column '{target}' has a single class ({df[target].iloc[0]!r}); a classifier needs at least two")
-    return Ingested(df, task, dropped, repeated, infer_schema(df), quality_findings(df, target, task), fingerprint_table(df))
+    hashing = ThreadPoolExecutor(1, thread_name_prefix="fingerprint")  # hashing releases the GIL: it overlaps the caller's next steps
+    digest = hashing.submit(fingerprint_table, df)
+    hashing.shutdown(wait=False)
+    return Ingested(df, task, dropped, repeated, infer_schema(df), quality_findings(df, target, task), digest)
 
 # %% ../nbs/10_data.ipynb #04b88855
+def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or URL), and the folder for the parts
+                     target: str, memory_limit_mb: int, # the column to predict, and the memory to stay within
+                     task: str = "auto", delimiter: str = "", columns: list[str] = (), rename: dict | None = None,
+                     duplicates: str = "keep", schema: dict | None = None, # the `data.*` settings, as for `ingest`
+                     test_size: float = 0.2, validation_size: float = 0.0, random_state: int = 42, # the `split.*` settings
+                    ) -> dict:
+    "Stream `source` into Parquet parts in `out`, block by block; what `ingest` would report, and the parts' row counts."
+    import hashlib
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    from trainpipe.core import atomic_path
+    from trainpipe.sources import open_source, sniff_delimiter
+    from trainpipe.schema import column_type, fingerprint_table
+    choose({p: p for p in DUPLICATE_POLICIES}, duplicates, "data.duplicates")
+    names = ["train", "test"] + (["validation"] if validation_size else [])
+    digest, counts, stats = hashlib.blake2b(digest_size=16), dict.fromkeys(names, 0), {}
+    dropped = repeated = rows = 0
+    classes: dict | None = {}
+    block = max(1 << 20, memory_limit_mb * (1 << 20) // 10)
+    with open_source(source) as f, contextlib.ExitStack() as stack:
+        sep = delimiter or sniff_delimiter(f.read(1 << 16).decode("utf-8", "replace"))
+        f.seek(0)
+        try: reader = pacsv.open_csv(f, read_options=pacsv.ReadOptions(block_size=block), parse_options=pacsv.ParseOptions(delimiter=sep))
+        except pa.ArrowInvalid as e: raise TrainpipeError(f"data.source '{source}' cannot be read as delimited text ({str(e).splitlines()[0][:120]}); check the file") from None
+        paths = {n: stack.enter_context(atomic_path(out/f"{n}.parquet")) for n in names}
+        writers = {}
+        for i, batch in enumerate(_batches(reader, source)):
+            df = select_columns(batch.to_pandas(), target, columns, rename)
+            if target not in df.columns: check_target(df, target)  # raises, naming the columns there are
+            keep = df[target].notna()
+            df, lost = df[keep].reset_index(drop=True), int((~keep).sum())
+            df, again = handle_duplicates(df, duplicates)
+            df = enforce_schema(df, schema or {})
+            dropped, repeated, rows = dropped + lost, None if again is None else (repeated or 0) + again, rows + len(df)
+            digest.update(bytes.fromhex(fingerprint_table(df)))
+            for name, col in df.items():
+                st = stats.setdefault(str(name), {"type": column_type(col), "missing": 0})
+                st["missing"] += int(col.isna().sum())
+                if st["type"] in ("integer", "float") and col.notna().any():
+                    st["min"], st["max"] = min(st.get("min", np.inf), float(col.min())), max(st.get("max", -np.inf), float(col.max()))
+            if classes is not None:  # class counts, until there are too many values for a class target
+                for label, n in df[target].value_counts().items(): classes[label] = classes.get(label, 0) + int(n)
+                if len(classes) > 10 * MAX_CLASSES: classes = None
+            draw = np.random.default_rng([random_state, i]).random(len(df))
+            where = np.where(draw < test_size, "test", np.where(draw < test_size + validation_size, "validation", "train"))
+            for name in names:
+                part = pa.Table.from_pandas(df[where == name], preserve_index=False)
+                if name not in writers: writers[name] = stack.enter_context(pq.ParquetWriter(paths[name], part.schema))
+                writers[name].write_table(part.cast(writers[name].schema))
+                counts[name] += part.num_rows
+        for name in names:  # a part no row was dealt to still gets its (empty) file
+            if name not in writers: raise TrainpipeError(f"data.source '{source}' has too few rows for a {name} part; use more rows or a larger split size")
+    if not rows: raise TrainpipeError(f"target column '{target}' has no values; every row's target is missing")
+    task = infer_task(pd.Series(list(classes)) if classes is not None else pd.Series([0.5]), task)  # many values: a quantity
+    if task == "classification" and classes is not None and len(classes) < 2:
+        raise TrainpipeError(f"target column '{target}' has a single class ({next(iter(classes))!r}); a classifier needs at least two")
+    for col in stats.values(): col["distinct"] = None
+    findings = [f"column '{n}' is {c['missing'] / rows:.0%} missing" for n, c in stats.items() if n != target and c["missing"] > rows / 2]
+    if task == "classification" and classes is not None:
+        findings += [f"class '{k}' of '{target}' has only {v / rows:.1%} of the rows" for k, v in classes.items() if v / rows < 0.05]
+    return {"task": task, "dropped_target": dropped, "duplicates": repeated, "rows": rows, "schema": stats, "findings": findings,
+            "fingerprint": digest.hexdigest(), "parts": counts}
+
+def _batches(reader, source: str):
+    "The record batches of a streaming CSV reader, with a type change after the first block reported by column."
+    import pyarrow as pa
+    while True:
+        try: yield reader.read_next_batch()
+        except StopIteration: return
+        except pa.ArrowInvalid as e:
+            raise TrainpipeError(f"data.source '{source}' changes a column's type after its first block ({str(e).splitlines()[0][:150]}); "
+                                 "declare the column's type in data.schema") from None
+
+# %% ../nbs/10_data.ipynb #397a2f96
 SPLIT_METHODS = ("random", "group", "time")
 
 def _two_way(df: pd.DataFrame, size: float, target: str, task: str, seed: int, stratify: bool, method: str, group: str, time: str):

@@ -87,14 +87,19 @@ def check_config(cfg: Config):
     choose(CATEGORICAL_ENCODERS, cfg.features.categorical, "features.categorical")
     choose(NUMERIC_IMPUTERS, cfg.features.impute, "features.impute")
     task = None
-    if "data" in names:
+    if "data" in names and d.memory_limit_mb:  # a file too big to read here: its kind is checked, the rest as it streams
+        from trainpipe.sources import source_kind
+        if source_kind(d.source, d.format) != "csv":
+            raise TrainpipeError(f"data.memory_limit_mb streams delimited text only, and data.source '{d.source}' is not; set it to 0")
+        if sp.method != "random" or sp.folds: raise TrainpipeError("data.memory_limit_mb supports split.method random without split.folds; set it to 0 for other splits")
+    elif "data" in names:
         data = ingest(d.source, d.target, d.task, d.format, d.delimiter, d.table, d.query, d.columns, d.rename, d.duplicates, d.schema)
         task = data.task
         parts = split_table(data.table, d.target, task, sp.test_size, sp.random_state, sp.stratify, sp.method, sp.group_column,
                             sp.time_column, sp.validation_size)
         if sp.folds: fold_indices(parts["train"], d.target, task, sp.folds, sp.random_state, sp.stratify, sp.group_column if sp.method == "group" else "")
     if "train" in names:
-        if task: make_model(cfg.model.name, task, cfg.model.params)
+        if task or d.task != "auto": make_model(cfg.model.name, task or d.task, cfg.model.params)
         else: choose(MODELS, cfg.model.name, "model.name")
 
 # %% ../nbs/60_pipeline.ipynb #a6c9758f

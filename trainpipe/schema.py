@@ -13,7 +13,8 @@ import pandas as pd
 from .core import TrainpipeError, choose
 
 # %% auto #0
-__all__ = ['RULES', 'TYPES', 'column_type', 'infer_schema', 'enforce_schema', 'quality_findings', 'fingerprint_table']
+__all__ = ['DISTINCT_UP_TO', 'RULES', 'TYPES', 'column_type', 'infer_schema', 'enforce_schema', 'quality_findings',
+           'fingerprint_table']
 
 # %% ../nbs/09_schema.ipynb #ca7788b4
 def column_type(s: pd.Series) -> str:
@@ -24,11 +25,13 @@ def column_type(s: pd.Series) -> str:
     if pd.api.types.is_datetime64_any_dtype(s): return "datetime"
     return "string"
 
+DISTINCT_UP_TO = 200_000  # distinct values are counted in tables of up to this many rows
+
 def infer_schema(df: pd.DataFrame) -> dict[str, dict]:
-    "Per column: its type, missing and distinct counts, and its range when it is numeric."
+    "Per column: its type, missing count, distinct count (tables up to `DISTINCT_UP_TO` rows) and range when numeric."
     out = {}
     for name, s in df.items():
-        col = {"type": column_type(s), "missing": int(s.isna().sum()), "distinct": int(s.nunique())}
+        col = {"type": column_type(s), "missing": int(s.isna().sum()), "distinct": int(s.nunique()) if len(s) <= DISTINCT_UP_TO else None}
         if col["type"] in ("integer", "float") and s.notna().any(): col |= {"min": float(s.min()), "max": float(s.max())}
         out[str(name)] = col
     return out
@@ -47,6 +50,7 @@ def _violation(column: str, what: str, mask: pd.Series) -> TrainpipeError:
 
 def enforce_schema(df: pd.DataFrame, schema: dict[str, dict]) -> pd.DataFrame:
     "`df` with declared numeric, boolean and datetime columns cast; raise on the first rule a column breaks."
+    if not schema: return df
     df = df.copy()
     for column, rules in schema.items():
         if not isinstance(rules, dict): raise TrainpipeError(f"config key 'data.schema.{column}' must be a mapping of rules ({', '.join(RULES)})")
@@ -79,18 +83,24 @@ def enforce_schema(df: pd.DataFrame, schema: dict[str, dict]) -> pd.DataFrame:
     return df
 
 # %% ../nbs/09_schema.ipynb #48b544f4
+def _constant(s: pd.Series) -> bool:
+    "Whether `s` holds at most one value, besides missing ones (without counting distinct values)."
+    values = s.dropna()
+    return values.empty or bool((values == values.iloc[0]).all())
+
 def quality_findings(df: pd.DataFrame, target: str, task: str,
                      missing: float = 0.5, # a column with more missing values than this fraction is reported
                      rare: float = 0.05, # a class rarer than this fraction is reported
                     ) -> list[str]:
     "Sentences about columns that are legal but suspicious."
-    found = []
+    found, y = [], df[target]
     for name, s in df.drop(columns=[target]).items():
-        if s.isna().mean() > missing: found.append(f"column '{name}' is {s.isna().mean():.0%} missing")
-        if s.nunique(dropna=True) <= 1: found.append(f"column '{name}' is constant: it cannot help the model")
-        elif s.reset_index(drop=True).equals(df[target].reset_index(drop=True)): found.append(f"column '{name}' is identical to the target '{target}': a leak")
+        share = s.isna().mean()
+        if share > missing: found.append(f"column '{name}' is {share:.0%} missing")
+        if _constant(s): found.append(f"column '{name}' is constant: it cannot help the model")
+        elif s.dtype == y.dtype and s.equals(y): found.append(f"column '{name}' is identical to the target '{target}': a leak")
     if task == "classification":
-        shares = df[target].value_counts(normalize=True)
+        shares = y.value_counts(normalize=True)
         for label, share in shares[shares < rare].items(): found.append(f"class '{label}' of '{target}' has only {share:.1%} of the rows")
     return found
 

@@ -16,8 +16,9 @@ import pandas as pd
 from .core import TrainpipeError, choose
 
 # %% auto #0
-__all__ = ['SQL_DIALECTS', 'FILE_KINDS', 'SKLEARN_SETS', 'SOURCES', 'source_kind', 'open_source', 'sniff_delimiter', 'read_csv',
-           'read_parquet', 'read_jsonl', 'read_sklearn', 'read_sql', 'read_text_folder', 'read_source']
+__all__ = ['SQL_DIALECTS', 'FILE_KINDS', 'NULL_VALUES', 'SKLEARN_SETS', 'SOURCES', 'source_kind', 'open_source',
+           'sniff_delimiter', 'read_csv', 'read_parquet', 'read_jsonl', 'read_sklearn', 'read_sql', 'read_text_folder',
+           'read_source']
 
 # %% ../nbs/08_sources.ipynb #79653f3c
 SQL_DIALECTS = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "duckdb", "snowflake")
@@ -56,6 +57,8 @@ def open_source(source: str):
     return fs.open(path, "rb")
 
 # %% ../nbs/08_sources.ipynb #1c724451
+NULL_VALUES = ["", "NA", "N/A", "n/a", "#N/A", "NaN", "nan", "-nan", "NULL", "null", "None", "<NA>"]  # read as missing
+
 def sniff_delimiter(sample: str) -> str:
     "The delimiter of a CSV sample: comma, semicolon, tab or bar."
     try: return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
@@ -73,11 +76,14 @@ def read_csv(source: str, delimiter: str = "", **_) -> pd.DataFrame:
         twice = [c for i, c in enumerate(header) if c in header[:i]]
         if twice: raise TrainpipeError(f"data.source '{source}' has the column name '{twice[0]}' twice; rename one")
         f.seek(0)
-        try: df = pd.read_csv(f, sep=sep, engine="pyarrow")
+        import pyarrow.csv as pacsv
+        try:  # a local file by its path, so pyarrow reads it natively rather than through a Python file object
+            table = pacsv.read_csv(f if _is_url(source) else source, parse_options=pacsv.ParseOptions(delimiter=sep),
+                                   convert_options=pacsv.ConvertOptions(null_values=NULL_VALUES, strings_can_be_null=True))
         except Exception as e:  # pyarrow's ArrowInvalid and friends
             raise TrainpipeError(f"data.source '{source}' cannot be read as delimited text ({type(e).__name__}: "
                                  f"{str(e).splitlines()[0][:120]}); check the file and data.delimiter") from None
-    return df
+    return table.to_pandas()
 
 # %% ../nbs/08_sources.ipynb #9edbf133
 def read_parquet(source: str, **_) -> pd.DataFrame:
