@@ -71,19 +71,26 @@ def infer_task(y: pd.Series, task: str = "auto", # `data.task`: classification, 
 # %% ../nbs/10_data.ipynb #b054cb30
 @dataclass
 class Ingested:
-    "A clean table, and what was learned on the way."
+    "A clean table, and what was learned on the way (the report is computed in a background thread)."
     table: pd.DataFrame
     task: str
     dropped_target: int  # rows dropped for a missing target
     duplicates: int | None  # repeated rows found (dropped only with `data.duplicates: drop`); None when not looked for
-    schema: dict  # the inferred schema (see `trainpipe.schema.infer_schema`)
-    findings: list[str] = field(default_factory=list)  # soft data-quality findings
-    digest: Future | None = field(default=None, repr=False)  # the fingerprint, being computed in a background thread
+    report: Future = field(repr=False)  # (fingerprint, inferred schema, findings)
+
+    @classmethod
+    def done(cls, table, task, dropped_target, duplicates, fingerprint: str, schema: dict, findings: list[str]) -> Ingested:
+        "An `Ingested` whose report is already known."
+        report = Future()
+        report.set_result((fingerprint, schema, findings))
+        return cls(table, task, dropped_target, duplicates, report)
 
     @property
-    def fingerprint(self) -> str:
-        "The content digest of `table` (waits for the thread computing it)."
-        return self.digest.result()
+    def fingerprint(self) -> str: return self.report.result()[0]  # content digest of `table`
+    @property
+    def schema(self) -> dict: return self.report.result()[1]  # see `trainpipe.schema.infer_schema`
+    @property
+    def findings(self) -> list[str]: return self.report.result()[2]  # soft data-quality findings
 
 def ingest(source: str, target: str, task: str = "auto", format: str = "auto", delimiter: str = "", table: str = "",
            query: str = "", columns: list[str] = (), rename: dict | None = None, duplicates: str = "keep",
@@ -97,10 +104,10 @@ def ingest(source: str, target: str, task: str = "auto", format: str = "auto", d
     task = infer_task(df[target], task)
     if task == "classification" and df[target].nunique() < 2:
         raise TrainpipeError(f"target column '{target}' has a single class ({df[target].iloc[0]!r}); a classifier needs at least two")
-    hashing = ThreadPoolExecutor(1, thread_name_prefix="fingerprint")  # hashing releases the GIL: it overlaps the caller's next steps
-    digest = hashing.submit(fingerprint_table, df)
-    hashing.shutdown(wait=False)
-    return Ingested(df, task, dropped, repeated, infer_schema(df), quality_findings(df, target, task), digest)
+    reporting = ThreadPoolExecutor(1, thread_name_prefix="ingest-report")  # hashing and Arrow's kernels release the GIL
+    report = reporting.submit(lambda: (fingerprint_table(df), infer_schema(df), quality_findings(df, target, task)))
+    reporting.shutdown(wait=False)
+    return Ingested(df, task, dropped, repeated, report)
 
 # %% ../nbs/10_data.ipynb #04b88855
 def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or URL), and the folder for the parts
@@ -112,7 +119,6 @@ def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or UR
     "Stream `source` into Parquet parts in `out`, block by block; what `ingest` would report, and the parts' row counts."
     import hashlib
     import pyarrow as pa
-    import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
     from trainpipe.core import atomic_path
     from trainpipe.sources import open_source, sniff_delimiter
@@ -122,16 +128,17 @@ def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or UR
     digest, counts, stats = hashlib.blake2b(digest_size=16), dict.fromkeys(names, 0), {}
     dropped = repeated = rows = 0
     classes: dict | None = {}
-    block = max(1 << 20, memory_limit_mb * (1 << 20) // 10)
     with open_source(source) as f, contextlib.ExitStack() as stack:
-        sep = delimiter or sniff_delimiter(f.read(1 << 16).decode("utf-8", "replace"))
+        sample = f.read(1 << 16)
+        sep = delimiter or sniff_delimiter(sample.decode("utf-8", "replace"))
         f.seek(0)
-        try: reader = pacsv.open_csv(f, read_options=pacsv.ReadOptions(block_size=block), parse_options=pacsv.ParseOptions(delimiter=sep))
-        except pa.ArrowInvalid as e: raise TrainpipeError(f"data.source '{source}' cannot be read as delimited text ({str(e).splitlines()[0][:120]}); check the file") from None
+        # rows per block: a 24th of the limit in CSV bytes; parsing, dealing and writing a block took about twelve times
+        # its CSV size at its peak here, beside a fixed 65 MiB or so for the parser's and Parquet writers' own buffers
+        block = max(1000, memory_limit_mb * (1 << 20) // 24 * max(sample.count(b"\n"), 1) // max(len(sample), 1))
         paths = {n: stack.enter_context(atomic_path(out/f"{n}.parquet")) for n in names}
         writers = {}
-        for i, batch in enumerate(_batches(reader, source)):
-            df = select_columns(batch.to_pandas(), target, columns, rename)
+        for i, batch in enumerate(_blocks(f, sep, block, source)):
+            df = select_columns(batch, target, columns, rename)
             if target not in df.columns: check_target(df, target)  # raises, naming the columns there are
             keep = df[target].notna()
             df, lost = df[keep].reset_index(drop=True), int((~keep).sum())
@@ -152,7 +159,10 @@ def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or UR
             for name in names:
                 part = pa.Table.from_pandas(df[where == name], preserve_index=False)
                 if name not in writers: writers[name] = stack.enter_context(pq.ParquetWriter(paths[name], part.schema))
-                writers[name].write_table(part.cast(writers[name].schema))
+                try: writers[name].write_table(part.cast(writers[name].schema))
+                except (pa.ArrowInvalid, ValueError) as e:
+                    raise TrainpipeError(f"data.source '{source}' changes a column's type in block {i + 1} ({str(e).splitlines()[0][:150]}); "
+                                         "declare the column's type in data.schema") from None
                 counts[name] += part.num_rows
         for name in names:  # a part no row was dealt to still gets its (empty) file
             if name not in writers: raise TrainpipeError(f"data.source '{source}' has too few rows for a {name} part; use more rows or a larger split size")
@@ -167,15 +177,12 @@ def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or UR
     return {"task": task, "dropped_target": dropped, "duplicates": repeated, "rows": rows, "schema": stats, "findings": findings,
             "fingerprint": digest.hexdigest(), "parts": counts}
 
-def _batches(reader, source: str):
-    "The record batches of a streaming CSV reader, with a type change after the first block reported by column."
-    import pyarrow as pa
-    while True:
-        try: yield reader.read_next_batch()
-        except StopIteration: return
-        except pa.ArrowInvalid as e:
-            raise TrainpipeError(f"data.source '{source}' changes a column's type after its first block ({str(e).splitlines()[0][:150]}); "
-                                 "declare the column's type in data.schema") from None
+def _blocks(f, sep: str, rows: int, source: str):
+    "The file as DataFrames of `rows` rows, read by pandas' C parser; a parse error is reported with the source."
+    try: yield from pd.read_csv(f, sep=sep, chunksize=rows)
+    except pd.errors.EmptyDataError: raise TrainpipeError(f"data.source '{source}' is empty; it needs a header row and data rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise TrainpipeError(f"data.source '{source}' cannot be read as delimited text ({str(e).splitlines()[0][:120]}); check the file") from None
 
 # %% ../nbs/10_data.ipynb #397a2f96
 SPLIT_METHODS = ("random", "group", "time")

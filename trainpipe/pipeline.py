@@ -191,9 +191,10 @@ def _run_stages(stages: list[Stage], result: RunResult, values: dict, run: Pipel
                         result.timeline[stage.name] = {"started": _now()}
                         shutil.rmtree(result.run_dir/stage.name, ignore_errors=True)  # what an interrupted attempt left is not output
                         if entry:
+                            began = time.perf_counter()
                             fingerprints[stage.name] = cache.restore(entry, result.run_dir/stage.name, result.run_dir/stage.notebook.name)
                             result.cached.append(stage.name)
-                            finished(stage, key, parts, time.perf_counter(), entry)
+                            finished(stage, key, parts, began, entry)
                         else:
                             job = threads.submit(_attempts, stage, result.run_dir/stage.notebook.name, values, pool,
                                                  settings.timeout, settings.retries, on_stage)
@@ -350,7 +351,8 @@ def reproduce_run(run_id: str, project: Path | None = None, runs_dir: Path | Non
     runs_dir = Path(runs_dir or project/"runs").resolve()
     record, cfg = _record(runs_dir, run_id, project)
     result = run_pipeline(cfg, record["config"], project, runs_dir, tracking_uri, force={"all"}, on_stage=on_stage, tags={"reproduces": run_id})
-    rows = [(k, v, result.metrics.get(k)) for k, v in sorted(record["metrics"].items()) if not k.endswith(NOT_COMPARED)]
+    rows = [(k, v, result.metrics.get(k)) for k, v in sorted(record["metrics"].items())
+            if not k.endswith(NOT_COMPARED) and isinstance(v, (int, float))]
     now = read_json(result.run_dir/"run.json")
     notes = [f"{what} differs: {record[key]} then, {now[key]} now" for key, what in
              (("git", "the git state"), ("libraries", "library versions"), ("data", "the data"))
