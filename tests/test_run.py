@@ -130,6 +130,23 @@ def test_the_run_records_which_data_it_trained_on(default_run):
     assert json.loads((data/"quality.json").read_text()) == [] and (data/"quality.png").stat().st_size > 1000
 
 
+def test_the_preprocessing_is_fitted_on_training_rows_only(default_run):
+    "What the fitted scaler and encoder learned equals a fit on the training rows, and differs from a fit that saw test rows."
+    from trainpipe.features import make_preprocessor, split_columns
+    from trainpipe.store import load_object
+    _, result, _, _ = default_run
+    run = Path(result["run_dir"])
+    fitted = load_object(run/"features"/"preprocessor.skops")
+    train, test = pd.read_parquet(run/"data"/"train.parquet"), pd.read_parquet(run/"data"/"test.parquet")
+    X_train, X_all = train.drop(columns=["species"]), pd.concat([train, test]).drop(columns=["species"])
+    def learned(pre): return pre.named_transformers_["numeric"][-1].mean_
+    on_train = make_preprocessor(*split_columns(X_train)).fit(X_train)
+    assert learned(fitted).tolist() == pytest.approx(learned(on_train).tolist())
+    assert learned(fitted).tolist() != pytest.approx(learned(make_preprocessor(*split_columns(X_all)).fit(X_all)).tolist())
+    pd.testing.assert_frame_equal(pd.read_parquet(run/"features"/"X_test.parquet"), on_train.transform(test.drop(columns=["species"])),
+                                  check_dtype=False)
+
+
 def test_stages_run_as_the_graph_allows(default_run):
     "evaluate and register read only what train and the stages before it made: both start when train ends, side by side."
     _, result, _, _ = default_run
