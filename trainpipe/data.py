@@ -95,6 +95,7 @@ class Ingested:
 def ingest(source: str, target: str, task: str = "auto", format: str = "auto", delimiter: str = "", table: str = "",
            query: str = "", columns: list[str] = (), rename: dict | None = None, duplicates: str = "keep",
            schema: dict | None = None, # the `data.*` settings
+           report: bool = True, # compute the fingerprint, schema and findings; False when only the checks matter
           ) -> Ingested:
     "Read, select, check and validate the data; the clean table with its schema, findings and fingerprint."
     df = select_columns(read_source(source, format, delimiter=delimiter, table=table, query=query), target, columns, rename)
@@ -104,10 +105,11 @@ def ingest(source: str, target: str, task: str = "auto", format: str = "auto", d
     task = infer_task(df[target], task)
     if task == "classification" and df[target].nunique() < 2:
         raise TrainpipeError(f"target column '{target}' has a single class ({df[target].iloc[0]!r}); a classifier needs at least two")
+    if not report: return Ingested.done(df, task, dropped, repeated, "", {}, [])
     reporting = ThreadPoolExecutor(1, thread_name_prefix="ingest-report")  # hashing and Arrow's kernels release the GIL
-    report = reporting.submit(lambda: (fingerprint_table(df), infer_schema(df), quality_findings(df, target, task)))
+    found = reporting.submit(lambda: (fingerprint_table(df), infer_schema(df), quality_findings(df, target, task)))
     reporting.shutdown(wait=False)
-    return Ingested(df, task, dropped, repeated, report)
+    return Ingested(df, task, dropped, repeated, found)
 
 # %% ../nbs/10_data.ipynb #04b88855
 def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or URL), and the folder for the parts

@@ -93,7 +93,8 @@ def check_config(cfg: Config):
             raise TrainpipeError(f"data.memory_limit_mb streams delimited text only, and data.source '{d.source}' is not; set it to 0")
         if sp.method != "random" or sp.folds: raise TrainpipeError("data.memory_limit_mb supports split.method random without split.folds; set it to 0 for other splits")
     elif "data" in names:
-        data = ingest(d.source, d.target, d.task, d.format, d.delimiter, d.table, d.query, d.columns, d.rename, d.duplicates, d.schema)
+        data = ingest(d.source, d.target, d.task, d.format, d.delimiter, d.table, d.query, d.columns, d.rename, d.duplicates, d.schema,
+                      report=False)
         task = data.task
         parts = split_table(data.table, d.target, task, sp.test_size, sp.random_state, sp.stratify, sp.method, sp.group_column,
                             sp.time_column, sp.validation_size)
