@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold, StratifiedKFold, train_test_split
 
-from .core import TrainpipeError, choose
-from .schema import enforce_schema, fingerprint_table, infer_schema, quality_findings
-from .sources import read_source
+from .core import TrainpipeError, atomic_path, choose
+from .schema import column_type, enforce_schema, fingerprint_table, infer_schema, quality_findings
+from .sources import open_source, read_source, sniff_delimiter
 
 # %% auto #0
 __all__ = ['DUPLICATE_POLICIES', 'TASKS', 'MAX_CLASSES', 'SPLIT_METHODS', 'select_columns', 'check_target', 'handle_duplicates',
@@ -122,9 +122,6 @@ def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or UR
     import hashlib
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from trainpipe.core import atomic_path
-    from trainpipe.sources import open_source, sniff_delimiter
-    from trainpipe.schema import column_type, fingerprint_table
     choose({p: p for p in DUPLICATE_POLICIES}, duplicates, "data.duplicates")
     names = ["train", "test"] + (["validation"] if validation_size else [])
     digest, counts, stats = hashlib.blake2b(digest_size=16), dict.fromkeys(names, 0), {}

@@ -171,7 +171,7 @@ def _run_stages(stages: list[Stage], result: RunResult, values: dict, run: Pipel
             result.status, result.error = "FAILED", result.error or error
             if run: run.set_tag("failed_stage", stage.name)
             return on_stage(stage.name, "failed", time.perf_counter() - began)
-        fingerprints[stage.name] = cache.save(stage.name, key, parts, stage_dir, out) if not entry else fingerprints[stage.name]
+        if not entry: fingerprints[stage.name] = cache.save(stage.name, key, parts, stage_dir, out)
         if (stage_dir/"metrics.json").exists(): result.metrics.update(read_json(stage_dir/"metrics.json"))
         if (stage_dir/"model.json").exists(): result.model_uri = read_json(stage_dir/"model.json")["model_uri"]
         if run: run.log_stage(stage_dir)

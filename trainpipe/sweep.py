@@ -77,10 +77,10 @@ def shared_stages(cfg, grid_keys: list[str], # a point's config, and the dotted 
     "The stages of `cfg` that every point of a grid over `grid_keys` runs identically."
     if any(k.split(".")[0] == "pipeline" for k in grid_keys): return []
     varied = {"_".join(k.split(".")[:2]) for k in grid_keys}  # `model.params.max_depth` -> the parameter `model_params`
-    differs = set()
-    for stage in find_stages(cfg, nbs):
+    stages, differs = find_stages(cfg, nbs), set()
+    for stage in stages:
         if varied & set(stage.parameters) or differs & set(stage.after): differs.add(stage.name)
-    return [s.name for s in find_stages(cfg, nbs) if s.name not in differs]
+    return [s.name for s in stages if s.name not in differs]
 
 # %% ../nbs/65_sweep.ipynb #7f934e6a
 @dataclass
