@@ -140,9 +140,9 @@ def test_the_preprocessing_is_fitted_on_training_rows_only(default_run):
     train, test = pd.read_parquet(run/"data"/"train.parquet"), pd.read_parquet(run/"data"/"test.parquet")
     X_train, X_all = train.drop(columns=["species"]), pd.concat([train, test]).drop(columns=["species"])
     def learned(pre): return pre.named_transformers_["numeric"][-1].mean_
-    on_train = make_preprocessor(*split_columns(X_train)).fit(X_train)
+    on_train = make_preprocessor(split_columns(X_train)).fit(X_train)
     assert learned(fitted).tolist() == pytest.approx(learned(on_train).tolist())
-    assert learned(fitted).tolist() != pytest.approx(learned(make_preprocessor(*split_columns(X_all)).fit(X_all)).tolist())
+    assert learned(fitted).tolist() != pytest.approx(learned(make_preprocessor(split_columns(X_all)).fit(X_all)).tolist())
     pd.testing.assert_frame_equal(pd.read_parquet(run/"features"/"X_test.parquet"), on_train.transform(test.drop(columns=["species"])),
                                   check_dtype=False)
 

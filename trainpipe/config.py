@@ -25,13 +25,14 @@ __all__ = ['DEFAULT_STAGES', 'DataConfig', 'SplitConfig', 'FeaturesConfig', 'Mod
 @dataclass
 class DataConfig:
     "Where the table comes from, what to predict, and how to clean it (see `trainpipe.sources` and the data stage)."
-    source: str = "data/example.csv"  # a file (relative to the project folder in a config file), an fsspec URL, sklearn:<name>, a database URL or a folder of texts
+    source: str = "data/example.csv"  # a file (relative to the project folder in a config file), an fsspec URL, sklearn:<name>, hf:<name>, a database URL or a folder of texts
     target: str = "target"  # the column to predict
     task: str = "auto"  # classification, regression, or auto (decided from the target column)
     format: str = "auto"  # the reader: csv, parquet, jsonl, sklearn, sql, text_folder, or auto (from the source)
     delimiter: str = ""  # for delimited text; sniffed when empty
     table: str = ""  # for a database: the table to read ...
     query: str = ""  # ... or the query whose result to read
+    hf_split: str = "train"  # for a Hugging Face source (hf:<name>): the split to read
     columns: list[str] = field(default_factory=list)  # keep only these columns (and the target); all when empty
     rename: dict = field(default_factory=dict)  # old name -> new name, applied after reading
     duplicates: str = "keep"  # rows that repeat another row: keep, drop, or error
@@ -61,8 +62,22 @@ class SplitConfig:
 class FeaturesConfig:
     "How raw columns become model inputs."
     numeric: str = "standard"  # scaler for numeric columns
-    categorical: str = "onehot"  # encoder for text/categorical columns
+    categorical: str = "onehot"  # encoder for categorical columns (short strings, booleans)
     impute: str = "median"  # how missing numeric values are filled
+    datetime_parts: list[str] = field(default_factory=lambda: ["year", "month", "day", "day_of_week", "hour"])  # numbers taken from datetime columns
+    text: str = "tfidf"  # encoder for free-text columns: tfidf, hashing or sequence (token ids, for neural models)
+    text_columns: list[str] = field(default_factory=list)  # the free-text columns; when empty, string columns averaging 5 or more words
+    tokenizer: str = "words"  # how text splits into tokens: words (two or more letters or digits) or all_words
+    ngrams: int = 1  # TF-IDF and hashing count runs of up to this many tokens (2: words and word pairs)
+    max_features: int = 5000  # TF-IDF vocabulary, hashing width, or sequence vocabulary size
+    max_len: int = 64  # tokens kept per text for sequence features
+    image_shape: list[int] = field(default_factory=list)  # [height, width] or [height, width, channels]: the numeric columns are an image's pixels
+
+    def __post_init__(self):
+        if self.max_features < 1 or self.max_len < 1 or self.ngrams < 1:
+            raise TrainpipeError("config keys 'features.max_features', 'features.max_len' and 'features.ngrams' must be at least 1")
+        if self.image_shape and (len(self.image_shape) not in (2, 3) or min(self.image_shape) < 1):
+            raise TrainpipeError(f"config key 'features.image_shape' must be [height, width] or [height, width, channels], got {self.image_shape}")
 
 @dataclass
 class ModelConfig:
@@ -249,6 +264,9 @@ def _read_yaml(path: Path) -> dict:
 
 def _absolute(source: str, base: Path) -> str:
     "`source` resolved against `base`, unless it is absolute or a URL."
+    if source.startswith("hf:"):  # a local file or folder for Hugging Face's loaders, or a hub name left as it is
+        local = _absolute(source.removeprefix("hf:"), base)
+        return f"hf:{local}" if Path(local).exists() else source
     if "://" in source or source.startswith("sklearn:") or Path(source).is_absolute(): return source
     return str((base/source).resolve())
 

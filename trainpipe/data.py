@@ -94,11 +94,11 @@ class Ingested:
 
 def ingest(source: str, target: str, task: str = "auto", format: str = "auto", delimiter: str = "", table: str = "",
            query: str = "", columns: list[str] = (), rename: dict | None = None, duplicates: str = "keep",
-           schema: dict | None = None, # the `data.*` settings
+           schema: dict | None = None, hf_split: str = "train", # the `data.*` settings
            report: bool = True, # compute the fingerprint, schema and findings; False when only the checks matter
           ) -> Ingested:
     "Read, select, check and validate the data; the clean table with its schema, findings and fingerprint."
-    df = select_columns(read_source(source, format, delimiter=delimiter, table=table, query=query), target, columns, rename)
+    df = select_columns(read_source(source, format, delimiter=delimiter, table=table, query=query, hf_split=hf_split), target, columns, rename)
     df, dropped = check_target(df, target)
     df, repeated = handle_duplicates(df, duplicates)
     df = enforce_schema(df, schema or {})

@@ -5,16 +5,26 @@
 # %% ../nbs/20_features.ipynb #de431a04
 from __future__ import annotations
 
+import re
+from collections import Counter
+
+import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .core import choose
+from .core import TrainpipeError, choose
 
 # %% auto #0
-__all__ = ['NUMERIC_SCALERS', 'MAX_CATEGORIES', 'CATEGORICAL_ENCODERS', 'NUMERIC_IMPUTERS', 'split_columns', 'make_preprocessor']
+__all__ = ['NUMERIC_SCALERS', 'MAX_CATEGORIES', 'CATEGORICAL_ENCODERS', 'NUMERIC_IMPUTERS', 'TEXT_MIN_WORDS', 'DATETIME_PARTS',
+           'TOKENIZERS', 'TEXT_ENCODERS', 'PAD', 'UNKNOWN', 'TRUSTED_TYPES', 'split_columns', 'DatetimeParts',
+           'tokenize', 'TextFeatures', 'TokenSequences', 'ImageNormalizer', 'as_images', 'make_preprocessor',
+           'check_features']
 
 # %% ../nbs/20_features.ipynb #7a4f5e7f
 NUMERIC_SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler, "none": None}
@@ -27,22 +37,192 @@ CATEGORICAL_ENCODERS = {
 NUMERIC_IMPUTERS = {"median": lambda: SimpleImputer(strategy="median"), "mean": lambda: SimpleImputer(strategy="mean"), "none": None}
 
 # %% ../nbs/20_features.ipynb #56b420a7
-def split_columns(X: pd.DataFrame) -> tuple[list[str], list[str]]:
-    "The numeric and the categorical columns of `X`."
-    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
-    return numeric, [c for c in X.columns if c not in numeric]
+TEXT_MIN_WORDS = 5
+
+def _mean_words(s: pd.Series) -> float:
+    "The average number of whitespace-separated words in the first thousand non-missing values of `s`."
+    sample = s.dropna().head(1000).astype(str)
+    return float(sample.str.split().str.len().mean()) if len(sample) else 0.0
+
+def split_columns(X: pd.DataFrame, text: list[str] = (), # the free-text columns; empty: detected
+                 ) -> dict[str, list[str]]:
+    "The columns of `X` by kind: numeric, categorical, datetime and text."
+    if missing := [c for c in text if c not in X.columns]:
+        raise TrainpipeError(f"features.text_columns names {missing}, which the table does not have; its columns are {list(X.columns)}")
+    kinds = {"numeric": [], "categorical": [], "datetime": [], "text": []}
+    for c in X.columns:
+        col = X[c]
+        if pd.api.types.is_bool_dtype(col): kind = "categorical"
+        elif pd.api.types.is_numeric_dtype(col): kind = "numeric"
+        elif pd.api.types.is_datetime64_any_dtype(col): kind = "datetime"
+        elif text: kind = "text" if c in text else "categorical"
+        else: kind = "text" if _mean_words(col) >= TEXT_MIN_WORDS else "categorical"
+        kinds[kind].append(c)
+    return kinds
 
 # %% ../nbs/20_features.ipynb #7293f25d
-def make_preprocessor(numeric: list[str], categorical: list[str], # column names, from `split_columns`
+DATETIME_PARTS = ("year", "quarter", "month", "day", "day_of_week", "day_of_year", "hour", "minute")
+
+class DatetimeParts(TransformerMixin, BaseEstimator):
+    "Calendar parts (`DATETIME_PARTS`) of datetime columns, as float columns named `<column>_<part>`."
+    def __init__(self, parts: tuple[str, ...] = ("year", "month", "day", "day_of_week", "hour")): self.parts = parts
+
+    def fit(self, X: pd.DataFrame, y=None):
+        for p in self.parts: choose(dict.fromkeys(DATETIME_PARTS), p, "features.datetime_parts")
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
+        X = pd.DataFrame(X, columns=self.feature_names_in_)
+        out = {}
+        for c in self.feature_names_in_:
+            stamps = X[c] if pd.api.types.is_datetime64_any_dtype(X[c]) else pd.to_datetime(X[c], errors="coerce", format="mixed")
+            for p in self.parts: out[f"{c}_{p}"] = getattr(stamps.dt, p).astype("float64")
+        return pd.DataFrame(out, index=X.index)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.asarray([f"{c}_{p}" for c in self.feature_names_in_ for p in self.parts], dtype=object)
+
+# %% ../nbs/20_features.ipynb #e77a4bc3
+TOKENIZERS = {"words": r"(?u)\b\w\w+\b", "all_words": r"(?u)\b\w+\b"}
+
+def tokenize(text: str, tokenizer: str = "words") -> list[str]:
+    "`text` as the list of tokens the named tokenizer finds, lower-cased."
+    return re.findall(choose(TOKENIZERS, tokenizer, "features.tokenizer"), text.lower())
+
+def _texts(X) -> list[str]:
+    "The single text column of `X` as a list of strings, missing values as empty ones."
+    col = X.iloc[:, 0] if isinstance(X, pd.DataFrame) else pd.Series(np.asarray(X, dtype=object).reshape(len(X), -1)[:, 0])
+    return col.fillna("").astype(str).tolist()
+
+# %% ../nbs/20_features.ipynb #f496ec5c
+TEXT_ENCODERS = ("tfidf", "hashing", "sequence")
+
+class TextFeatures(TransformerMixin, BaseEstimator):
+    "TF-IDF weights or hashed term counts of one text column, as a dense float32 frame named `<column>__<term>`."
+    def __init__(self, method: str = "tfidf", max_features: int = 5000, ngrams: int = 1, tokenizer: str = "words"):
+        self.method, self.max_features, self.ngrams, self.tokenizer = method, max_features, ngrams, tokenizer
+
+    def fit(self, X, y=None):
+        pattern = choose(TOKENIZERS, self.tokenizer, "features.tokenizer")
+        common = dict(token_pattern=pattern, ngram_range=(1, self.ngrams), dtype=np.float32)
+        methods = {"tfidf": lambda: TfidfVectorizer(max_features=self.max_features, sublinear_tf=True, **common),
+                   "hashing": lambda: HashingVectorizer(n_features=self.max_features, alternate_sign=False, **common)}
+        self.vectorizer_ = choose(methods, self.method, "features.text")().fit(_texts(X))
+        self.feature_names_in_ = np.asarray(X.columns if isinstance(X, pd.DataFrame) else ["text"], dtype=object)
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return self.vectorizer_.transform(_texts(X)).toarray()
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        terms = (self.vectorizer_.get_feature_names_out() if self.method == "tfidf" else
+                 [f"h{i}" for i in range(self.max_features)])
+        return np.asarray([f"{self.feature_names_in_[0]}__{t}" for t in terms], dtype=object)
+
+# %% ../nbs/20_features.ipynb #15b9ad09
+PAD, UNKNOWN = 0, 1
+
+class TokenSequences(TransformerMixin, BaseEstimator):
+    "One text column as `max_len` int32 token ids (`<column>_tok_<i>`), from a vocabulary of the training rows."
+    def __init__(self, max_len: int = 64, max_tokens: int = 5000, tokenizer: str = "words"):
+        self.max_len, self.max_tokens, self.tokenizer = max_len, max_tokens, tokenizer
+
+    def fit(self, X, y=None):
+        counts = Counter(t for text in _texts(X) for t in tokenize(text, self.tokenizer))
+        ranked = sorted(counts, key=lambda t: (-counts[t], t))[:max(0, self.max_tokens - 2)]
+        self.vocabulary_ = {t: i + 2 for i, t in enumerate(ranked)}
+        self.feature_names_in_ = np.asarray(X.columns if isinstance(X, pd.DataFrame) else ["text"], dtype=object)
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        texts = _texts(X)
+        ids = np.full((len(texts), self.max_len), PAD, dtype=np.int32)
+        for row, text in enumerate(texts):
+            tokens = tokenize(text, self.tokenizer)[:self.max_len]
+            ids[row, :len(tokens)] = [self.vocabulary_.get(t, UNKNOWN) for t in tokens]
+        return ids
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.asarray([f"{self.feature_names_in_[0]}_tok_{i}" for i in range(self.max_len)], dtype=object)
+
+# %% ../nbs/20_features.ipynb #98c89daa
+class ImageNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    "Pixel columns of `shape` ([H, W] or [H, W, C]) images, normalised per channel with the training images' mean and std."
+    def __init__(self, shape: tuple[int, ...] = (8, 8)): self.shape = shape
+
+    def _pixels(self, X, reset: bool) -> np.ndarray:
+        X = validate_data(self, X, reset=reset, dtype=np.float32, ensure_all_finite="allow-nan")
+        h, w, *c = self.shape
+        if X.shape[1] != h * w * (c[0] if c else 1):
+            raise TrainpipeError(f"features.image_shape {list(self.shape)} needs {h * w * (c[0] if c else 1)} pixel columns, "
+                                 f"but the table has {X.shape[1]} numeric columns; set the shape of one image")
+        return X.reshape(len(X), h, w, c[0] if c else 1)
+
+    def fit(self, X, y=None):
+        images = self._pixels(X, reset=True)
+        self.mean_ = np.nanmean(images, axis=(0, 1, 2))
+        std = np.nanstd(images, axis=(0, 1, 2))
+        self.std_ = np.where(std > 0, std, 1.0).astype(np.float32)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        images = (self._pixels(X, reset=False) - self.mean_) / self.std_
+        return np.nan_to_num(images).reshape(len(images), -1).astype(np.float32)
+
+def as_images(X, shape: tuple[int, ...]) -> np.ndarray:
+    "Flat pixel rows (a frame or array) as a float32 `(N, C, H, W)` array for PyTorch."
+    h, w, *c = shape
+    return np.asarray(X, dtype=np.float32).reshape(len(X), h, w, c[0] if c else 1).transpose(0, 3, 1, 2).copy()
+
+# %% ../nbs/20_features.ipynb #7f7bb354
+def make_preprocessor(columns: dict[str, list[str]], # column names by kind, from `split_columns`
                       scaler: str = "standard", # a `NUMERIC_SCALERS` name
                       encoder: str = "onehot", # a `CATEGORICAL_ENCODERS` name
                       impute: str = "median", # a `NUMERIC_IMPUTERS` name
+                      datetime_parts: tuple[str, ...] = ("year", "month", "day", "day_of_week", "hour"),
+                      text: str = "tfidf", # one of `TEXT_ENCODERS`
+                      tokenizer: str = "words", # a `TOKENIZERS` name
+                      max_features: int = 5000, ngrams: int = 1, max_len: int = 64,
+                      image_shape: tuple[int, ...] = (), # when set, the numeric columns are pixels of images of this shape
                      ) -> ColumnTransformer:
     "An unfitted `ColumnTransformer` for these columns and choices."
     scale = choose(NUMERIC_SCALERS, scaler, "features.numeric")
     fill = choose(NUMERIC_IMPUTERS, impute, "features.impute")
     encode = choose(CATEGORICAL_ENCODERS, encoder, "features.categorical")
+    choose(dict.fromkeys(TEXT_ENCODERS), text, "features.text")
     num_steps = [make() for make in (fill, scale) if make is not None]
-    parts = [("numeric", make_pipeline(*num_steps) if num_steps else "passthrough", numeric),
-             ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"), encode()), categorical)]
-    return ColumnTransformer([p for p in parts if p[2]], verbose_feature_names_out=False).set_output(transform="pandas")
+    numeric = (ImageNormalizer(tuple(image_shape)) if image_shape else make_pipeline(*num_steps) if num_steps else "passthrough")
+    parts = [("numeric", numeric, columns.get("numeric", [])),
+             ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"), encode()), columns.get("categorical", [])),
+             ("datetime", make_pipeline(DatetimeParts(tuple(datetime_parts)), *([fill()] if fill else [])), columns.get("datetime", []))]
+    for c in columns.get("text", []):
+        encoder_ = (TokenSequences(max_len, max_features, tokenizer) if text == "sequence" else
+                    TextFeatures(text, max_features, ngrams, tokenizer))
+        parts.append((f"text_{c}", encoder_, [c]))
+    return ColumnTransformer([p for p in parts if len(p[2])], verbose_feature_names_out=False).set_output(transform="pandas")
+
+# %% ../nbs/20_features.ipynb #19717288
+TRUSTED_TYPES = tuple(f"trainpipe.features.{c.__name__}" for c in (DatetimeParts, TextFeatures, TokenSequences, ImageNormalizer))
+
+def check_features(cfg, X: pd.DataFrame | None = None, # a `FeaturesConfig`, and the table's input columns when known
+                  ) -> None:
+    "Reject an unknown choice in `cfg`, or one that does not fit the columns of `X`, with one clear sentence."
+    choose(NUMERIC_SCALERS, cfg.numeric, "features.numeric")
+    choose(CATEGORICAL_ENCODERS, cfg.categorical, "features.categorical")
+    choose(NUMERIC_IMPUTERS, cfg.impute, "features.impute")
+    choose(dict.fromkeys(TEXT_ENCODERS), cfg.text, "features.text")
+    choose(TOKENIZERS, cfg.tokenizer, "features.tokenizer")
+    for p in cfg.datetime_parts: choose(dict.fromkeys(DATETIME_PARTS), p, "features.datetime_parts")
+    if X is None: return
+    numeric = split_columns(X, cfg.text_columns)["numeric"]
+    if cfg.image_shape and len(numeric) != int(np.prod(cfg.image_shape)):
+        raise TrainpipeError(f"features.image_shape {cfg.image_shape} needs {int(np.prod(cfg.image_shape))} pixel columns, "
+                             f"but the table has {len(numeric)} numeric columns; set the shape of one image")

@@ -80,12 +80,10 @@ def find_stages(cfg: Config, nbs: Path) -> list[Stage]:
 def check_config(cfg: Config):
     "Reject a bad choice, data source, schema, split or model in `cfg` with one clear sentence."
     from trainpipe.data import fold_indices, ingest, split_table
-    from trainpipe.features import CATEGORICAL_ENCODERS, NUMERIC_IMPUTERS, NUMERIC_SCALERS
+    from trainpipe.features import check_features
     from trainpipe.models import MODELS, make_model
     names, d, sp = list(cfg.pipeline.graph()), cfg.data, cfg.split
-    choose(NUMERIC_SCALERS, cfg.features.numeric, "features.numeric")
-    choose(CATEGORICAL_ENCODERS, cfg.features.categorical, "features.categorical")
-    choose(NUMERIC_IMPUTERS, cfg.features.impute, "features.impute")
+    check_features(cfg.features)
     task = None
     if "data" in names and d.memory_limit_mb:  # a file too big to read here: its kind is checked, the rest as it streams
         from trainpipe.sources import source_kind
@@ -94,11 +92,12 @@ def check_config(cfg: Config):
         if sp.method != "random" or sp.folds: raise TrainpipeError("data.memory_limit_mb supports split.method random without split.folds; set it to 0 for other splits")
     elif "data" in names:
         data = ingest(d.source, d.target, d.task, d.format, d.delimiter, d.table, d.query, d.columns, d.rename, d.duplicates, d.schema,
-                      report=False)
+                      d.hf_split, report=False)
         task = data.task
         parts = split_table(data.table, d.target, task, sp.test_size, sp.random_state, sp.stratify, sp.method, sp.group_column,
                             sp.time_column, sp.validation_size)
         if sp.folds: fold_indices(parts["train"], d.target, task, sp.folds, sp.random_state, sp.stratify, sp.group_column if sp.method == "group" else "")
+        if "features" in names: check_features(cfg.features, data.table.drop(columns=[d.target]))
     if "train" in names:
         if task or d.task != "auto": make_model(cfg.model.name, task or d.task, cfg.model.params)
         else: choose(MODELS, cfg.model.name, "model.name")

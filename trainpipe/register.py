@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import pandas as pd
+from pathlib import Path
+
 from sklearn.pipeline import Pipeline
 
 # %% auto #0
-__all__ = ['SERVING_PACKAGES', 'serving_pipeline', 'input_example', 'serving_requirements']
+__all__ = ['SERVING_PACKAGES', 'serving_pipeline', 'input_example', 'serving_requirements', 'code_paths']
 
 # %% ../nbs/50_register.ipynb #5256872f
 def serving_pipeline(preprocessor, model) -> Pipeline:
@@ -30,3 +32,17 @@ def serving_requirements(packages: tuple[str, ...] = SERVING_PACKAGES) -> list[s
     "Pinned requirements (`pkg==version`) for loading a trainpipe model, from the installed versions."
     from importlib.metadata import version
     return [f"{p}=={version(p)}" for p in packages]
+
+# %% ../nbs/50_register.ipynb #a08ab401
+def code_paths(pipeline, tmp: Path # the fitted pipeline, and a scratch folder for the copy
+              ) -> list[str]:
+    "MLflow `code_paths` for `pipeline`: a clean copy of the trainpipe package when it holds trainpipe classes."
+    import shutil
+
+    import skops.io
+
+    import trainpipe
+    if not any(t.startswith("trainpipe.") for t in skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))): return []
+    dest = Path(tmp)/"trainpipe"
+    shutil.copytree(Path(trainpipe.__file__).parent, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return [str(dest)]

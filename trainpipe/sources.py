@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
@@ -16,9 +17,9 @@ import pandas as pd
 from .core import TrainpipeError, choose
 
 # %% auto #0
-__all__ = ['SQL_DIALECTS', 'FILE_KINDS', 'NULL_VALUES', 'SKLEARN_SETS', 'SOURCES', 'source_kind', 'open_source',
+__all__ = ['SQL_DIALECTS', 'FILE_KINDS', 'NULL_VALUES', 'SKLEARN_SETS', 'HF_LOADERS', 'SOURCES', 'source_kind', 'open_source',
            'sniff_delimiter', 'read_csv', 'read_parquet', 'read_jsonl', 'read_sklearn', 'read_sql', 'read_text_folder',
-           'read_source']
+           'read_hf', 'read_source']
 
 # %% ../nbs/08_sources.ipynb #79653f3c
 SQL_DIALECTS = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "duckdb", "snowflake")
@@ -32,6 +33,7 @@ def source_kind(source: str, # `data.source`
     "Which reader in `SOURCES` reads `source`."
     if declared != "auto": return choose({k: k for k in SOURCES}, declared, "data.format")
     if source.startswith("sklearn:"): return "sklearn"
+    if source.startswith("hf:"): return "hf"
     if _is_url(source) and urlsplit(source).scheme.split("+")[0] in SQL_DIALECTS: return "sql"
     if not _is_url(source) and Path(source).is_dir(): return "text_folder"
     suffix = Path(urlsplit(source).path if _is_url(source) else source).suffix.lower()
@@ -143,8 +145,39 @@ def read_text_folder(source: str, **_) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 # %% ../nbs/08_sources.ipynb #743091d8
+HF_LOADERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
+
+def read_hf(source: str, hf_split: str = "train", delimiter: str = "", **_) -> pd.DataFrame:
+    "One split of a Hugging Face data set: a local file or folder through its loaders, or a hub name."
+    try: import datasets
+    except ImportError: raise TrainpipeError(f"data.source '{source}' needs Hugging Face datasets: pip install -e '.[hf]'") from None
+    name = source.removeprefix("hf:")
+    datasets.disable_progress_bars()  # a bar per split would fill the executed notebook
+    with tempfile.TemporaryDirectory() as cache:
+        if Path(name).is_file():
+            loader = choose(HF_LOADERS, Path(name).suffix.lower(), f"file type in data.source '{source}'")
+            sep = delimiter or ("\t" if name.endswith(".tsv") else ",")
+            args = dict(path=loader, data_files=name, cache_dir=cache, **({"sep": sep} if loader == "csv" else {}))
+        elif Path(name).is_dir(): args = dict(path=name, cache_dir=cache)
+        else:
+            path, _, config = name.partition(":")
+            args = dict(path=path, name=config or None)
+        try: ds = datasets.load_dataset(**args, split=hf_split)
+        except ValueError as e:
+            if "split" not in str(e).lower(): raise TrainpipeError(f"data.source '{source}' cannot be loaded ({str(e).splitlines()[0][:160]})") from None
+            raise TrainpipeError(f"data.hf_split '{hf_split}' is not a split of '{source}' ({str(e).splitlines()[0][:160]}); set data.hf_split") from None
+        except Exception as e:  # not found locally or on the hub, offline, or a file its loader cannot parse
+            raise TrainpipeError(f"data.source '{source}' cannot be loaded with Hugging Face datasets ({type(e).__name__}: "
+                                 f"{str(e).splitlines()[0][:160]}); give a local file or folder, or a hub name on a machine that is online") from None
+        df = ds.to_pandas()
+    for col, feature in ds.features.items():
+        if isinstance(feature, datasets.ClassLabel): df[col] = pd.Series(feature.int2str(df[col].tolist()), index=df.index, dtype="str")
+    return df
+
+# %% ../nbs/08_sources.ipynb #eb3f4059
 SOURCES: dict[str, Callable[..., pd.DataFrame]] = {"csv": read_csv, "parquet": read_parquet, "jsonl": read_jsonl,
-                                                    "sklearn": read_sklearn, "sql": read_sql, "text_folder": read_text_folder}
+                                                    "sklearn": read_sklearn, "sql": read_sql, "text_folder": read_text_folder,
+                                                    "hf": read_hf}
 
 def read_source(source: str | Path, # `data.source`
                 format: str = "auto", # `data.format`
