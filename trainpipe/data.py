@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold, StratifiedKFold, train_test_split
 
 from .core import TrainpipeError, atomic_path, choose
-from .schema import column_type, enforce_schema, fingerprint_table, infer_schema, quality_findings
+from .schema import column_type, enforce_schema, fingerprint_table, hex_digest, infer_schema, new_digest, quality_findings
 from .sources import open_source, read_source, sniff_delimiter
 
 # %% auto #0
@@ -119,12 +119,11 @@ def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or UR
                      test_size: float = 0.2, validation_size: float = 0.0, random_state: int = 42, # the `split.*` settings
                     ) -> dict:
     "Stream `source` into Parquet parts in `out`, block by block; what `ingest` would report, and the parts' row counts."
-    import hashlib
     import pyarrow as pa
     import pyarrow.parquet as pq
     choose({p: p for p in DUPLICATE_POLICIES}, duplicates, "data.duplicates")
     names = ["train", "test"] + (["validation"] if validation_size else [])
-    digest, counts, stats = hashlib.blake2b(digest_size=16), dict.fromkeys(names, 0), {}
+    digest, counts, stats = new_digest(), dict.fromkeys(names, 0), {}
     dropped = repeated = rows = 0
     classes: dict | None = {}
     with open_source(source) as f, contextlib.ExitStack() as stack:
@@ -174,7 +173,7 @@ def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or UR
     if task == "classification" and classes is not None:
         findings += [f"class '{k}' of '{target}' has only {v / rows:.1%} of the rows" for k, v in classes.items() if v / rows < 0.05]
     return {"task": task, "dropped_target": dropped, "duplicates": repeated, "rows": rows, "schema": stats, "findings": findings,
-            "fingerprint": digest.hexdigest(), "parts": counts}
+            "fingerprint": hex_digest(digest), "parts": counts}
 
 def _blocks(f, sep: str, rows: int, source: str):
     "The file as DataFrames of `rows` rows, read by pandas' C parser; a parse error is reported with the source."

@@ -13,8 +13,8 @@ import pandas as pd
 from .core import TrainpipeError, choose
 
 # %% auto #0
-__all__ = ['DISTINCT_UP_TO', 'RULES', 'TYPES', 'column_type', 'infer_schema', 'enforce_schema', 'quality_findings',
-           'fingerprint_table']
+__all__ = ['DISTINCT_UP_TO', 'RULES', 'TYPES', 'column_type', 'infer_schema', 'enforce_schema', 'quality_findings', 'new_digest',
+           'hex_digest', 'fingerprint_table']
 
 # %% ../nbs/09_schema.ipynb #ca7788b4
 def column_type(s: pd.Series) -> str:
@@ -85,6 +85,10 @@ def enforce_schema(df: pd.DataFrame, schema: dict[str, dict]) -> pd.DataFrame:
 # %% ../nbs/09_schema.ipynb #48b544f4
 def _constant(s: pd.Series) -> bool:
     "Whether `s` holds at most one value, besides missing ones (without counting distinct values)."
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf" and len(s):  # numbers: smallest == largest, without a copy
+        a = s.to_numpy()
+        lo, hi = np.fmin.reduce(a), np.fmax.reduce(a)  # fmin and fmax skip NaN, unless every value is NaN
+        return bool(lo == hi or np.isnan(lo))
     values = s.dropna()
     return values.empty or bool((values == values.iloc[0]).all())
 
@@ -125,9 +129,15 @@ def _hash_column(h, s: pd.Series):
         except TypeError: h.update("\x1f".join(map(repr, s)).encode())  # unhashable values (dicts, lists) by their repr
         h.update(s.isna().to_numpy().tobytes())
 
+def new_digest():
+    "The hash every trainpipe data fingerprint is taken with; `hex_digest` reads it."
+    return hashlib.sha256()
+
+def hex_digest(h) -> str: return h.hexdigest()[:32]
+
 def fingerprint_table(df: pd.DataFrame) -> str:
     "A content digest of `df` (values, column names and types, row order); the index is ignored."
-    h = hashlib.blake2b(digest_size=16)
+    h = new_digest()
     h.update(f"{df.shape}".encode())
     for _, s in df.items(): _hash_column(h, s)
-    return h.hexdigest()
+    return hex_digest(h)

@@ -17,7 +17,7 @@ __all__ = ['BASE_TRUSTED_TYPES', 'save_frame', 'load_frame', 'save_object', 'loa
 # %% ../nbs/02_store.ipynb #2c190658
 def save_frame(df: pd.DataFrame, path: str | Path):
     "Write `df` to Parquet at `path`, atomically."
-    with atomic_path(path) as tmp: df.to_parquet(tmp, index=False, use_dictionary=False, write_statistics=False)
+    with atomic_path(path) as tmp: df.to_parquet(tmp, index=False, use_dictionary=False, write_statistics=False, compression="none")
 
 def load_frame(path: str | Path) -> pd.DataFrame:
     "Read a table written by `save_frame`."
