@@ -14,6 +14,7 @@ from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, Gradien
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, RidgeClassifier
 
 from .core import TrainpipeError, choose
+from . import neural
 
 # %% auto #0
 __all__ = ['MODELS', 'ModelSpec', 'add_model', 'model_class', 'make_model', 'trusted_types']
@@ -25,6 +26,7 @@ class ModelSpec:
     classifier: type | None = None
     regressor: type | None = None
     trusted: tuple[str, ...] = ()  # extra types skops must trust to load the fitted model
+    requirements: tuple[str, ...] = ()  # packages beyond scikit-learn's that loading the fitted model needs
 
     def estimator_class(self, task: str) -> type | None:
         "The class for `task`, or None when this model does not do it."
@@ -32,9 +34,10 @@ class ModelSpec:
 
 MODELS: dict[str, ModelSpec] = {}
 
-def add_model(name: str, classifier: type | None = None, regressor: type | None = None, trusted: tuple[str, ...] = ()):
+def add_model(name: str, classifier: type | None = None, regressor: type | None = None, trusted: tuple[str, ...] = (),
+              requirements: tuple[str, ...] = ()):
     "Register a model under `name`, so configs can use it as `model.name`."
-    MODELS[name] = ModelSpec(classifier, regressor, tuple(trusted))
+    MODELS[name] = ModelSpec(classifier, regressor, tuple(trusted), tuple(requirements))
 
 _TREE = "sklearn.tree._tree.Tree"
 add_model("random_forest", RandomForestClassifier, RandomForestRegressor, trusted=(_TREE,))
@@ -45,6 +48,7 @@ add_model("hist_gradient_boosting", HistGradientBoostingClassifier, HistGradient
 add_model("logistic_regression", classifier=LogisticRegression)
 add_model("linear_regression", regressor=LinearRegression)
 add_model("ridge", RidgeClassifier, Ridge)
+add_model("mlp", neural.TorchClassifier, neural.TorchRegressor, trusted=neural.TRUSTED_TYPES, requirements=("torch",))  # the [torch] extra
 
 # %% ../nbs/30_models.ipynb #5cd8eedf
 def model_class(name: str, task: str) -> type:
@@ -61,8 +65,9 @@ def make_model(name: str, task: str, params: dict | None = None, # constructor a
     "An unfitted estimator, its params checked against the constructor."
     cls, params = model_class(name, task), dict(params or {})
     valid = sorted(cls().get_params(deep=False))
+    routed = getattr(cls, "routes", ())  # prefixes a PyTorch estimator passes on: module__hidden, optimizer__momentum
     for key in params:
-        if key not in valid:
+        if key not in valid and not (routed and key.startswith(routed)):
             close = difflib.get_close_matches(key, valid, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise TrainpipeError(f"model.params.{key} is not a parameter of {cls.__name__}; {hint}valid ones are: {', '.join(valid)}")

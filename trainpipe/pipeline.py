@@ -99,7 +99,9 @@ def check_config(cfg: Config):
         if sp.folds: fold_indices(parts["train"], d.target, task, sp.folds, sp.random_state, sp.stratify, sp.group_column if sp.method == "group" else "")
         if "features" in names: check_features(cfg.features, data.table.drop(columns=[d.target]))
     if "train" in names:
-        if task or d.task != "auto": make_model(cfg.model.name, task or d.task, cfg.model.params)
+        if task or d.task != "auto":
+            model = make_model(cfg.model.name, task or d.task, cfg.model.params)
+            if hasattr(model, "check_settings"): model.check_settings()  # a network's architecture, optimizer, device
         else: choose(MODELS, cfg.model.name, "model.name")
 
 # %% ../nbs/60_pipeline.ipynb #a6c9758f

@@ -162,9 +162,19 @@ class PipelineRun:
                 if attempt == 2: raise
                 time.sleep(0.5 * (attempt + 1))
 
+    def log_history(self, records: list[dict]):
+        "Log per-epoch records (`{'epoch': 0, 'train_loss': ...}`) as metrics with `step` = epoch: a learning curve."
+        import time
+        from mlflow.entities import Metric
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, int(r["epoch"])) for r in records for k, v in r.items()
+                 if k != "epoch" and isinstance(v, (int, float)) and not isinstance(v, bool)]
+        for i in range(0, len(batch), 1000): self.client.log_batch(self.run_id, metrics=batch[i:i + 1000])  # MLflow's batch limit
+
     def log_stage(self, stage_dir: Path):
-        "Log what a finished stage left: `metrics.json` as metrics, PNG files as plots, `dataset.json` as the input dataset."
+        "Log what a finished stage left: `metrics.json` as metrics, `history.json` as per-epoch metrics, PNG files as plots, `dataset.json` as the input dataset."
         if (stage_dir/"metrics.json").exists(): self.log_metrics(read_json(stage_dir/"metrics.json"))
+        if (stage_dir/"history.json").exists(): self.log_history(read_json(stage_dir/"history.json"))
         for png in sorted(stage_dir.glob("*.png")): self.log_artifact(png, "plots")
         if (stage_dir/"dataset.json").exists(): self.log_dataset(read_json(stage_dir/"dataset.json"))
 

@@ -17,9 +17,12 @@ __all__ = ['train_model']
 # %% ../nbs/31_train.ipynb #efc5f427
 def train_model(X: pd.DataFrame, y: pd.DataFrame | pd.Series, # features and target of the training rows
                 name: str, task: str, params: dict | None = None, # `model.name`, the task, `model.params`
+                runtime: dict | None = None, # how to train, for the estimators that take it: checkpoint_dir, hooks
                ):
     "Fit the named model; return it and the seconds the fit took."
     model = make_model(name, task, params)
+    accepted = model.get_params(deep=False)
+    model.set_params(**{k: v for k, v in (runtime or {}).items() if k in accepted})
     y = y.iloc[:, 0] if isinstance(y, pd.DataFrame) else y
     start = time.perf_counter()
     model.fit(X, y)
