@@ -45,9 +45,10 @@ class SplitConfig:
     test_size: float = 0.2  # fraction of rows held out for the test set
     random_state: int = 42  # seed of the shuffle
     stratify: bool = False  # keep class proportions in both parts (classification only)
-    method: str = "random"  # random (stratified if `stratify`), group (no group in two parts) or time (the latest rows are the test)
+    method: str = "random"  # random (stratified if `stratify`), group (no group in two parts), time (the latest rows are the test) or column (the data says)
     group_column: str = ""  # for method group: rows with the same value stay together
     time_column: str = ""  # for method time: what orders the rows
+    column: str = ""  # for method column: the column saying train, test or validation for each row
     validation_size: float = 0.0  # fraction of the rows also held out for validation (0: none)
     folds: int = 0  # also write k-fold indices of the training rows for cross-validation (0: none)
 

@@ -19,8 +19,8 @@ from .schema import column_type, enforce_schema, fingerprint_table, hex_digest, 
 from .sources import open_source, read_source, sniff_delimiter
 
 # %% auto #0
-__all__ = ['DUPLICATE_POLICIES', 'TASKS', 'MAX_CLASSES', 'SPLIT_METHODS', 'select_columns', 'check_target', 'handle_duplicates',
-           'infer_task', 'Ingested', 'ingest', 'ingest_in_chunks', 'split_table', 'fold_indices']
+__all__ = ['DUPLICATE_POLICIES', 'TASKS', 'MAX_CLASSES', 'SPLIT_METHODS', 'PART_NAMES', 'select_columns', 'check_target',
+           'handle_duplicates', 'infer_task', 'Ingested', 'ingest', 'ingest_in_chunks', 'split_table', 'fold_indices']
 
 # %% ../nbs/10_data.ipynb #54bfcfef
 def select_columns(df: pd.DataFrame, target: str, columns: list[str] = (), rename: dict | None = None) -> pd.DataFrame:
@@ -183,7 +183,8 @@ def _blocks(f, sep: str, rows: int, source: str):
         raise TrainpipeError(f"data.source '{source}' cannot be read as delimited text ({str(e).splitlines()[0][:120]}); check the file") from None
 
 # %% ../nbs/10_data.ipynb #397a2f96
-SPLIT_METHODS = ("random", "group", "time")
+SPLIT_METHODS = ("random", "group", "time", "column")
+PART_NAMES = ("train", "test", "validation")
 
 def _two_way(df: pd.DataFrame, size: float, target: str, task: str, seed: int, stratify: bool, method: str, group: str, time: str):
     "Split `df` once, holding out `size` of it; (kept, held out)."
@@ -203,12 +204,14 @@ def split_table(df: pd.DataFrame, target: str, task: str,
                 method: str = "random", # random, group or time
                 group_column: str = "", time_column: str = "", # for the group and time methods
                 validation_size: float = 0.0, # fraction of all rows held out for validation
+                column: str = "", # for the column method
                ) -> dict[str, pd.DataFrame]:
     "The parts of `df`: `train`, `test` and, if asked for, `validation`."
     choose({m: m for m in SPLIT_METHODS}, method, "split.method")
-    for key, column, needed in (("split.group_column", group_column, "group"), ("split.time_column", time_column, "time")):
-        if method == needed and column not in df.columns:
+    for key, name, needed in (("split.group_column", group_column, "group"), ("split.time_column", time_column, "time"), ("split.column", column, "column")):
+        if method == needed and name not in df.columns:
             raise TrainpipeError(f"split.method {method} needs {key} to name a column; the columns are: {', '.join(map(str, df.columns))}")
+    if method == "column": return _given_split(df, column, target, task, random_state, stratify, validation_size)
     args = (target, task, random_state, stratify, method, group_column, time_column)
     try:
         rest, test = _two_way(df, test_size, *args)
@@ -219,6 +222,17 @@ def split_table(df: pd.DataFrame, target: str, task: str,
         strat = stratify and task == "classification" and method == "random"
         raise TrainpipeError(f"cannot split {len(df)} rows with split.test_size={test_size}{' and split.stratify=true' if strat else ''}: "
                              f"{str(e).splitlines()[0]}; use more rows{' or set split.stratify to false' if strat else ''}") from None
+    return {k: v.reset_index(drop=True) for k, v in parts.items()}
+
+def _given_split(df: pd.DataFrame, column: str, target: str, task: str, seed: int, stratify: bool, validation_size: float) -> dict:
+    "The parts a column of `train` / `test` / `validation` labels says, without that column."
+    labels = df[column].astype("str")
+    if unknown := sorted(set(labels) - set(PART_NAMES)):
+        raise TrainpipeError(f"split.column '{column}' holds {unknown[:3]}; each row must say train, test or validation")
+    parts = {name: df[labels == name].drop(columns=[column]) for name in PART_NAMES if (labels == name).any()}
+    if not {"train", "test"} <= set(parts): raise TrainpipeError(f"split.column '{column}' must mark some rows train and some test")
+    if validation_size and "validation" not in parts:
+        parts["train"], parts["validation"] = _two_way(parts["train"], validation_size * len(df) / len(parts["train"]), target, task, seed, stratify, "random", "", "")
     return {k: v.reset_index(drop=True) for k, v in parts.items()}
 
 def fold_indices(train: pd.DataFrame, target: str, task: str, folds: int, random_state: int = 42, stratify: bool = False,

@@ -48,7 +48,7 @@ add_model("hist_gradient_boosting", HistGradientBoostingClassifier, HistGradient
 add_model("logistic_regression", classifier=LogisticRegression)
 add_model("linear_regression", regressor=LinearRegression)
 add_model("ridge", RidgeClassifier, Ridge)
-add_model("mlp", neural.TorchClassifier, neural.TorchRegressor, trusted=neural.TRUSTED_TYPES, requirements=("torch",))  # the [torch] extra
+add_model("neural", neural.TorchClassifier, neural.TorchRegressor, trusted=neural.TRUSTED_TYPES, requirements=("torch",))  # the [torch] extra
 
 # %% ../nbs/30_models.ipynb #5cd8eedf
 def model_class(name: str, task: str) -> type:

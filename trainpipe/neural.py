@@ -21,9 +21,9 @@ from sklearn.utils.validation import check_is_fitted
 from .core import TrainpipeError, choose
 
 # %% auto #0
-__all__ = ['ARCHITECTURES', 'OPTIMIZERS', 'SCHEDULERS', 'ROUTES', 'TRUSTED_TYPES', 'architecture', 'mlp', 'resolve_device',
-           'resolve_precision', 'ProgressBar', 'MlflowHook', 'TorchEstimator', 'TorchClassifier', 'TorchRegressor',
-           'plot_history']
+__all__ = ['ARCHITECTURES', 'OPTIMIZERS', 'SCHEDULERS', 'ROUTES', 'TRUSTED_TYPES', 'architecture', 'mlp', 'text_cnn',
+           'augment_layer', 'image_cnn', 'resolve_device', 'resolve_precision', 'ProgressBar', 'MlflowHook',
+           'TorchEstimator', 'TorchClassifier', 'TorchRegressor', 'plot_history']
 
 # %% ../nbs/25_neural.ipynb #aadeedbc
 ARCHITECTURES: dict[str, Callable] = {}
@@ -44,6 +44,72 @@ def mlp(n_inputs: int, n_outputs: int, hidden: tuple[int, ...] = (128, 64), drop
     return nn.Sequential(*layers, nn.Linear(width, n_outputs))
 
 # %% ../nbs/25_neural.ipynb #17fe8edd
+@architecture("text_cnn")
+def text_cnn(n_inputs: int, n_outputs: int, vocab_size: int = 5000, dim: int = 64, channels: int = 64,
+             widths: tuple[int, ...] = (2, 3, 4), dropout: float = 0.3):
+    "Token ids -> embeddings -> 1-d convolutions of several widths -> max over the sequence -> a linear layer."
+    import torch
+    from torch import nn
+
+    class TextCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab_size, dim, padding_idx=0)
+            self.convs = nn.ModuleList(nn.Conv1d(dim, channels, w, padding=w - 1) for w in widths)
+            self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels * len(widths), n_outputs))
+
+        def forward(self, ids):
+            x = self.embed(ids.clamp(max=vocab_size - 1)).transpose(1, 2)  # (batch, dim, tokens)
+            return self.head(torch.cat([conv(x).relu().amax(2) for conv in self.convs], 1))
+
+    return TextCNN()
+
+# %% ../nbs/25_neural.ipynb #a86d31db
+def augment_layer(shift: float = 1.0, degrees: float = 10.0, noise: float = 0.1):
+    "A module that randomly shifts, rotates and adds noise to `(N, C, H, W)` images in training mode only."
+    import math
+
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    class Augment(nn.Module):
+        def forward(self, x):
+            if not self.training or not (shift or degrees or noise): return x
+            n, _, h, w = x.shape
+            angle = (torch.rand(n, device=x.device) * 2 - 1) * math.radians(degrees)
+            move = (torch.rand(n, 2, device=x.device) * 2 - 1) * shift * 2 / torch.tensor([w, h], device=x.device)
+            cos, sin = angle.cos(), angle.sin()
+            theta = torch.stack([torch.stack([cos, -sin, move[:, 0]], 1), torch.stack([sin, cos, move[:, 1]], 1)], 1)
+            grid = F.affine_grid(theta, x.shape, align_corners=False)
+            x = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+            return x + noise * torch.randn_like(x)
+
+    return Augment()
+
+@architecture("image_cnn")
+def image_cnn(n_inputs: int, n_outputs: int, shape: tuple[int, ...] = (8, 8), channels: tuple[int, int] = (32, 64),
+              dropout: float = 0.25, shift: float = 1.0, degrees: float = 10.0, noise: float = 0.1):
+    "Flat pixels -> (augmentation in training) -> two conv blocks -> a linear layer."
+    from torch import nn
+    h, w, *c = shape
+    c = c[0] if c else 1
+    if h * w * c != n_inputs: raise TrainpipeError(f"image_cnn's shape {list(shape)} has {h * w * c} pixels, but the features have {n_inputs} columns; set module__shape")
+    a, b = channels
+    return nn.Sequential(
+        nn.Unflatten(1, (h, w, c)), _ChannelsFirst(), augment_layer(shift, degrees, noise),
+        nn.Conv2d(c, a, 3, padding=1), nn.BatchNorm2d(a), nn.ReLU(), nn.Conv2d(a, a, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(a, b, 3, padding=1), nn.BatchNorm2d(b), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Dropout(dropout), nn.Linear(b, n_outputs))
+
+def _ChannelsFirst():
+    "A module turning `(N, H, W, C)` into `(N, C, H, W)`."
+    from torch import nn
+    class ChannelsFirst(nn.Module):
+        def forward(self, x): return x.permute(0, 3, 1, 2)
+    return ChannelsFirst()
+
+# %% ../nbs/25_neural.ipynb #4918f04b
 def resolve_device(device: str = "auto") -> str:
     "The torch device to train on: `auto` takes cuda, then mps, then cpu."
     import torch
@@ -62,7 +128,7 @@ def resolve_precision(precision: str, device: str) -> str:
     if not device.startswith("cuda"): return "fp32"
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
-# %% ../nbs/25_neural.ipynb #68373b5d
+# %% ../nbs/25_neural.ipynb #d2354242
 class ProgressBar:
     "A tqdm bar over each epoch's batches in a terminal; elsewhere (papermill, a log file) one line per epoch."
     def __init__(self, file=None): self.file = file

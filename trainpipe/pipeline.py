@@ -95,7 +95,7 @@ def check_config(cfg: Config):
                       d.hf_split, report=False)
         task = data.task
         parts = split_table(data.table, d.target, task, sp.test_size, sp.random_state, sp.stratify, sp.method, sp.group_column,
-                            sp.time_column, sp.validation_size)
+                            sp.time_column, sp.validation_size, sp.column)
         if sp.folds: fold_indices(parts["train"], d.target, task, sp.folds, sp.random_state, sp.stratify, sp.group_column if sp.method == "group" else "")
         if "features" in names: check_features(cfg.features, data.table.drop(columns=[d.target]))
     if "train" in names:
