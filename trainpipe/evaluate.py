@@ -15,8 +15,8 @@ from sklearn.metrics import (ConfusionMatrixDisplay, accuracy_score, balanced_ac
                              root_mean_squared_error)
 
 # %% auto #0
-__all__ = ['CLASSIFICATION_METRICS', 'PROBABILITY_METRICS', 'REGRESSION_METRICS', 'PLOTS', 'score', 'confusion_matrix_plot',
-           'residuals_plot']
+__all__ = ['CLASSIFICATION_METRICS', 'PROBABILITY_METRICS', 'REGRESSION_METRICS', 'PLOTS', 'LOWER_IS_BETTER', 'score',
+           'confusion_matrix_plot', 'residuals_plot', 'compare_runs', 'comparison_plot']
 
 # %% ../nbs/40_evaluate.ipynb #f330be25
 def _roc_auc(y, proba, classes):
@@ -64,3 +64,37 @@ def residuals_plot(y, pred, title: str = "Residuals (test rows)"):
     return fig
 
 PLOTS = {"classification": ("confusion_matrix", confusion_matrix_plot), "regression": ("residuals", residuals_plot)}
+
+# %% ../nbs/40_evaluate.ipynb #3b6e7b2e
+LOWER_IS_BETTER = ("rmse", "mae", "log_loss")
+
+def compare_runs(tracking_uri: str, experiment: str, # the store, and the experiment to read
+                 current: dict | None = None, # this run's metrics, shown as the row `this run`
+                 metric: str | None = None, # what to sort by; the first test metric by default
+                ) -> pd.DataFrame:
+    "The latest finished run of each config in `experiment`, with its model and test metrics, best first."
+    from mlflow import MlflowClient
+    client = MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id], "attributes.status = 'FINISHED'", order_by=["attributes.start_time DESC"],
+                              max_results=500) if found else []
+    rows = {}
+    for r in runs:
+        config = r.data.tags.get("config", r.info.run_name)
+        if config in rows or r.data.tags.get("sweep") == "true": continue
+        model = r.data.params.get("model.name", "?")
+        if module := r.data.params.get("model.params.module"): model += f" ({module})"
+        rows[config] = {"config": config, "model": model, **{k: v for k, v in r.data.metrics.items() if k.startswith("test_")}}
+    table = pd.DataFrame([*([{"config": "this run", "model": "", **current}] if current else []), *rows.values()])
+    if table.empty: return table
+    metric = metric or next((c for c in table.columns if c.startswith("test_")), None)
+    if metric: table = table.sort_values(metric, ascending=metric.endswith(LOWER_IS_BETTER), na_position="last")
+    return table.set_index("config")
+
+def comparison_plot(table: pd.DataFrame, metric: str):
+    "A bar per config of `metric`."
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(table) + 1))
+    ax.barh(table.index[::-1], table[metric][::-1], color="tab:blue")
+    ax.set(xlabel=metric, title=f"{metric} of the experiment's runs")
+    fig.tight_layout()
+    return fig

@@ -22,8 +22,8 @@ from .core import TrainpipeError, choose
 
 # %% auto #0
 __all__ = ['ARCHITECTURES', 'OPTIMIZERS', 'SCHEDULERS', 'ROUTES', 'TRUSTED_TYPES', 'architecture', 'mlp', 'text_cnn',
-           'augment_layer', 'image_cnn', 'resolve_device', 'resolve_precision', 'ProgressBar', 'MlflowHook',
-           'TorchEstimator', 'TorchClassifier', 'TorchRegressor', 'plot_history']
+           'augment_layer', 'image_cnn', 'image_grid', 'augmented_samples', 'resolve_device', 'resolve_precision',
+           'ProgressBar', 'MlflowHook', 'TorchEstimator', 'TorchClassifier', 'TorchRegressor', 'plot_history']
 
 # %% ../nbs/25_neural.ipynb #aadeedbc
 ARCHITECTURES: dict[str, Callable] = {}
@@ -110,6 +110,39 @@ def _ChannelsFirst():
     return ChannelsFirst()
 
 # %% ../nbs/25_neural.ipynb #4918f04b
+def image_grid(images, captions: list[str] = (), cols: int = 8, title: str = ""):
+    "A figure of `(N, H, W)` or `(N, H, W, C)` images, one captioned cell each."
+    import matplotlib.pyplot as plt
+    images = np.asarray(images)
+    rows = max(1, -(-len(images) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i].squeeze(), cmap="gray_r" if images[i].squeeze().ndim == 2 else None)
+            if i < len(captions): ax.set_title(captions[i], fontsize=8)
+    if title: fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+def augmented_samples(est, X, n: int = 8, repeats: int = 3):
+    "A figure of `n` training images (first column) and `repeats` augmentations of each, through the network's own augmentation layer."
+    import torch
+    layers = [m for m in est.module_.modules() if type(m).__name__ == "Augment"]
+    if not layers: return None
+    shape = tuple(est.module__shape) if hasattr(est, "module__shape") else (8, 8)
+    h, w, *c = shape
+    x = _tensor(X[:n]).reshape(n, h, w, c[0] if c else 1).permute(0, 3, 1, 2)
+    augment, torch_state = layers[0], torch.get_rng_state()
+    augment.train()
+    torch.manual_seed(est.seed)
+    with torch.no_grad(): views = [x] + [augment(x) for _ in range(repeats)]
+    augment.eval(); torch.set_rng_state(torch_state)  # showing samples must not change what training draws next
+    grid = torch.stack(views, 1).reshape(-1, *x.shape[1:]).permute(0, 2, 3, 1).numpy()
+    return image_grid(grid, ["original" if i % (repeats + 1) == 0 else "augmented" for i in range(len(grid))], cols=repeats + 1,
+                      title="Training images and their augmentations")
+
+# %% ../nbs/25_neural.ipynb #ae31a61f
 def resolve_device(device: str = "auto") -> str:
     "The torch device to train on: `auto` takes cuda, then mps, then cpu."
     import torch
