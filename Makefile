@@ -33,7 +33,7 @@ $(VENV)/.torch: | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed: setup.py settings.ini $(VENV)/.torch
-	$(BIN)/pip install -q -e ".[dev,torch,dask,hf]"
+	$(BIN)/pip install -q -e ".[dev,torch,dask,hf,nlp]"
 	@touch $@
 
 run: setup

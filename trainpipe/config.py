@@ -66,9 +66,9 @@ class FeaturesConfig:
     categorical: str = "onehot"  # encoder for categorical columns (short strings, booleans)
     impute: str = "median"  # how missing numeric values are filled
     datetime_parts: list[str] = field(default_factory=lambda: ["year", "month", "day", "day_of_week", "hour"])  # numbers taken from datetime columns
-    text: str = "tfidf"  # encoder for free-text columns: tfidf, hashing or sequence (token ids, for neural models)
+    text: str = "tfidf"  # encoder for free-text columns: tfidf, hashing, sequence (token ids, for neural models) or transformer (a pre-trained model's tokens)
     text_columns: list[str] = field(default_factory=list)  # the free-text columns; when empty, string columns averaging 5 or more words
-    tokenizer: str = "words"  # how text splits into tokens: words (two or more letters or digits) or all_words
+    tokenizer: str = "words"  # how text splits into tokens: words (two or more letters or digits), all_words, or with text: transformer, the pre-trained model's name
     ngrams: int = 1  # TF-IDF and hashing count runs of up to this many tokens (2: words and word pairs)
     max_features: int = 5000  # TF-IDF vocabulary, hashing width, or sequence vocabulary size
     max_len: int = 64  # tokens kept per text for sequence features

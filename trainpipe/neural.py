@@ -21,9 +21,10 @@ from sklearn.utils.validation import check_is_fitted
 from .core import TrainpipeError, choose
 
 # %% auto #0
-__all__ = ['ARCHITECTURES', 'OPTIMIZERS', 'SCHEDULERS', 'ROUTES', 'TRUSTED_TYPES', 'architecture', 'mlp', 'text_cnn',
-           'augment_layer', 'image_cnn', 'image_grid', 'augmented_samples', 'resolve_device', 'resolve_precision',
-           'ProgressBar', 'MlflowHook', 'TorchEstimator', 'TorchClassifier', 'TorchRegressor', 'plot_history']
+__all__ = ['ARCHITECTURES', 'ARCHITECTURE_REQUIREMENTS', 'OPTIMIZERS', 'SCHEDULERS', 'ROUTES', 'TRUSTED_TYPES', 'architecture',
+           'mlp', 'text_cnn', 'augment_layer', 'image_cnn', 'transformer', 'image_grid', 'augmented_samples',
+           'resolve_device', 'resolve_precision', 'ProgressBar', 'MlflowHook', 'TorchEstimator', 'TorchClassifier',
+           'TorchRegressor', 'plot_history']
 
 # %% ../nbs/25_neural.ipynb #aadeedbc
 ARCHITECTURES: dict[str, Callable] = {}
@@ -110,6 +111,33 @@ def _ChannelsFirst():
     return ChannelsFirst()
 
 # %% ../nbs/25_neural.ipynb #4918f04b
+ARCHITECTURE_REQUIREMENTS = {"transformer": ("transformers",)}  # packages a served network of this kind needs beyond torch
+
+@architecture("transformer")
+def transformer(n_inputs: int, n_outputs: int, pretrained: str = "all-MiniLM-L6-v2", dropout: float = 0.1, pad_id: int = 0):
+    "A pre-trained transformer encoder, mean-pooled over its tokens, with a linear classification head."
+    from torch import nn
+    try: from transformers import AutoModel
+    except ImportError: raise TrainpipeError("the transformer architecture needs Hugging Face transformers: pip install -e '.[nlp]'") from None
+    from trainpipe.features import pretrained_path
+    try: encoder = AutoModel.from_pretrained(pretrained_path(pretrained))
+    except OSError as e: raise TrainpipeError(f"cannot load the pre-trained model '{pretrained}' ({str(e).splitlines()[0][:120]})") from None
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder, self.dropout = encoder, nn.Dropout(dropout)
+            self.head = nn.Linear(encoder.config.hidden_size, n_outputs)
+
+        def forward(self, ids):
+            mask = (ids != pad_id)
+            hidden = self.encoder(input_ids=ids, attention_mask=mask.long()).last_hidden_state
+            pooled = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
+            return self.head(self.dropout(pooled))
+
+    return Classifier()
+
+# %% ../nbs/25_neural.ipynb #b18e9783
 def image_grid(images, captions: list[str] = (), cols: int = 8, title: str = ""):
     "A figure of `(N, H, W)` or `(N, H, W, C)` images, one captioned cell each."
     import matplotlib.pyplot as plt
@@ -209,7 +237,7 @@ def _load_checkpoint(folder: Path | None, key: str) -> dict | None:
     state = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain values only: nothing runs on load
     return state if state.get("key") == key else None
 
-# %% ../nbs/25_neural.ipynb #54433e5f
+# %% ../nbs/25_neural.ipynb #bc41ed9b
 OPTIMIZERS = {"adamw": "AdamW", "adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
 SCHEDULERS = {"none": None, "cosine": "CosineAnnealingLR", "step": "StepLR", "onecycle": "OneCycleLR"}
 ROUTES = ("module__", "optimizer__", "scheduler__")  # prefixes of arguments passed on to the parts built in `fit`
@@ -245,6 +273,10 @@ class TorchEstimator(BaseEstimator):
 
     def _routed(self, prefix: str) -> dict:
         return {k.removeprefix(prefix): v for k, v in self.get_params(deep=False).items() if k.startswith(prefix)}
+
+    def requirements(self) -> tuple[str, ...]:
+        "The packages a served copy of this network needs."
+        return ("torch", *ARCHITECTURE_REQUIREMENTS.get(self.module, ()))
 
     def check_settings(self):
         "Reject an unknown architecture, module argument, optimizer, scheduler or precision, or a device not here, before training."
