@@ -44,11 +44,11 @@ test: setup notebooks nbtest pytest
 # nbs/ is the source: cleaning and exporting must not change anything that is committed.
 notebooks: setup
 	@before="$$(git status --porcelain; git diff)"; \
-	$(BIN)/nbdev_clean && $(BIN)/nbdev_export || exit 1; \
+	$(BIN)/nbdev_clean && $(BIN)/nbdev_export && $(BIN)/python -c "from trainpipe.colab import add_colab_cells; add_colab_cells()" || exit 1; \
 	after="$$(git status --porcelain; git diff)"; \
 	if [ "$$before" != "$$after" ]; then \
 	  git status --short; \
-	  echo "nbdev_clean / nbdev_export changed files: run them and commit the result (notebooks and trainpipe/ disagree)"; \
+	  echo "nbdev_clean / nbdev_export / add_colab_cells changed files: run them and commit the result (notebooks and trainpipe/ disagree)"; \
 	  exit 1; \
 	fi; echo "notebooks and package agree"
 
