@@ -44,7 +44,7 @@ def test_a_simulated_colab_runtime_installs_the_project_and_runs_a_torch_stage(p
     (site/"google"/"colab"/"__init__.py").write_text('"A stand-in for Colab\'s google.colab."\n')
     python = venv/"bin"/"python"
     check = subprocess.run([python, "-c", "import importlib.util as u; print(u.find_spec('trainpipe') is None, u.find_spec('google.colab') is not None)"],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, cwd=tmp_path)
     assert check.stdout.split() == ["True", "True"], check.stderr  # no trainpipe yet; Colab's module importable
     env = {**os.environ, "TRAINPIPE_GIT_URL": str(project), "TRAINPIPE_COLAB_DIR": str(tmp_path/"content"),
            "PATH": f"{venv/'bin'}:{os.environ['PATH']}", "MLFLOW_TRACKING_URI": ""}
