@@ -63,7 +63,7 @@ def test_the_registered_model_predicts_from_raw_strings_in_a_fresh_process(text_
             {"placed": "2025-03-02 11:00:00", "amount": 80.0, "channel": "shop", "review": "excellent, works perfectly"}]
     script = ("import json, sys, mlflow, pandas as pd; m = mlflow.pyfunc.load_model(sys.argv[1]); "
               "rows = pd.DataFrame(json.loads(sys.argv[2])).assign(placed=lambda d: pd.to_datetime(d.placed)); "
-              "print(json.dumps(list(m.predict(rows))))")
+              "print(json.dumps(list(m.predict(rows)['label'])))")
     # trainpipe must come from the model's own code folder: not the working copy, not the installed package
     env = {"PYTHONPATH": "", "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-c", "import sys; sys.meta_path = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "

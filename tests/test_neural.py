@@ -49,7 +49,7 @@ def test_the_mlp_config_logs_a_learning_curve_and_registers_a_servable_model(uni
     mlflow.set_tracking_uri(store)
     model = mlflow.pyfunc.load_model(result["model_uri"])
     test = pd.read_parquet(run/"data"/"test.parquet")
-    assert (model.predict(test.drop(columns=["species"])) == test.species.to_numpy()).mean() > 0.9  # raw rows in, species out
+    assert (model.predict(test.drop(columns=["species"]))["label"] == test.species.to_numpy()).mean() > 0.9  # raw rows in, species out
     requirements = (Path(mlflow.artifacts.download_artifacts(f"runs:/{result['run_id']}/model/requirements.txt"))).read_text()
     assert f"torch=={torch.__version__.split('+')[0]}" in requirements
 

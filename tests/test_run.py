@@ -110,9 +110,12 @@ def test_registered_model_predicts_from_raw_rows(default_run, project, monkeypat
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     model = mlflow.pyfunc.load_model(result["model_uri"])
     raw = pd.read_csv(project/"data/penguins.csv")  # strings, missing values and all
-    pred = model.predict(raw.drop(columns=["species"]))
+    answer = model.predict(raw.drop(columns=["species"]))
+    pred = answer["label"]
     assert set(pred) <= set(raw.species)
     assert (pred == raw.species).mean() > 0.95
+    probabilities = answer[[f"probability_{s}" for s in sorted(raw.species.unique())]]
+    assert (probabilities.sum(axis=1).round(6) == 1).all()
     inputs = {c.name for c in model.metadata.get_input_schema().inputs}
     assert inputs == set(raw.columns) - {"species"}
 

@@ -49,8 +49,9 @@ def test_registered_text_models_take_review_strings(reviews):
     reviews_in = pd.DataFrame({"text": ["The motor stopped working and the lid is awful. A waste of money.",
                                         "Best kettle I have owned. The handle is superb. Recommended."]})
     for config, result in results.items():
-        model = mlflow.pyfunc.load_model(result["model_uri"])
-        assert list(model.predict(reviews_in)) == ["negative", "positive"], config
+        answer = mlflow.pyfunc.load_model(result["model_uri"]).predict(reviews_in)
+        assert list(answer["label"]) == ["negative", "positive"], config
+        assert answer.loc[0, "probability_negative"] > 0.5 and answer.loc[1, "probability_positive"] > 0.5, config
 
 
 def test_digits_cnn_shows_augmentation_and_mistakes_and_serves_pixels(tmp_path, store):
@@ -65,5 +66,6 @@ def test_digits_cnn_shows_augmentation_and_mistakes_and_serves_pixels(tmp_path, 
     mlflow.set_tracking_uri(store)
     test = pd.read_parquet(run/"data"/"test.parquet")
     pixels = test.drop(columns=["target"])  # raw 0-16 pixel rows, as a caller would send them
-    predicted = mlflow.pyfunc.load_model(result["model_uri"]).predict(pixels)
-    assert (predicted == test.target.to_numpy()).mean() > 0.8
+    answer = mlflow.pyfunc.load_model(result["model_uri"]).predict(pixels)
+    assert (answer["label"] == test.target.to_numpy()).mean() > 0.8
+    assert list(answer.columns) == ["label", *[f"probability_{d}" for d in range(10)]]
