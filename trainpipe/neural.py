@@ -291,7 +291,7 @@ class TorchEstimator(BaseEstimator):
         choose(SCHEDULERS, self.scheduler, "model.params.scheduler")
         resolve_precision(self.precision, resolve_device(self.device))
 
-# %% ../nbs/25_neural.ipynb #9db2890a
+# %% ../nbs/25_neural.ipynb #bc9d8d7f
 def _torch():
     "The torch module, or a clear error naming the extra to install."
     try: import torch
@@ -316,8 +316,8 @@ def _batches(est, X, y, order, device: str):
         from torch.utils.data import BatchSampler, DataLoader
         batches = DataLoader(_Rows(X, y), sampler=BatchSampler(order.tolist(), est.batch_size, drop_last=False), batch_size=None,
                              num_workers=est.num_workers, pin_memory=device.startswith("cuda"))
-    else: batches = ((X[idx], y[idx]) for idx in order.split(est.batch_size))
-    if device == "cpu": return batches
+    else: batches = ((X[idx], y[idx]) for idx in order.to(X.device).split(est.batch_size))
+    if X.device.type == device.split(":")[0]: return batches  # already there: the CPU, or rows moved to the GPU up front
     return ((xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)) for xb, yb in batches)
 
 # %% ../nbs/25_neural.ipynb #8efcd31f
@@ -341,7 +341,7 @@ def _scheduler(est: TorchEstimator, opt, steps_per_epoch: int):
                 "OneCycleLR": {"max_lr": est.lr, "epochs": est.epochs, "steps_per_epoch": steps_per_epoch}}[name]
     return getattr(torch.optim.lr_scheduler, name)(opt, **{**defaults, **est._routed("scheduler__")})
 
-# %% ../nbs/25_neural.ipynb #9ca1b2de
+# %% ../nbs/25_neural.ipynb #503e3127
 def _call(hooks, event: str, *args):
     for h in hooks:
         if hasattr(h, event): getattr(h, event)(*args)
@@ -387,6 +387,7 @@ def _fit(est: TorchEstimator, X, y, n_outputs: int):
         torch.set_rng_state(state["rng"])
         est.history_, best, start = state["history"], state["best"], state["epoch"] + 1
     Xt, yt = X[train], y[train]
+    if device != "cpu" and not est.num_workers: Xt, yt = Xt.to(device), yt.to(device)  # one copy up front, none per batch
     amp = torch.autocast(device.split(":")[0], dtype=_AUTOCAST.get(est.precision_)) if est.precision_ != "fp32" else contextlib.nullcontext()
     for epoch in range(start, est.epochs):
         if best["epoch"] >= 0 and est.patience is not None and epoch - best["epoch"] > est.patience: break
