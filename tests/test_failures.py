@@ -106,7 +106,7 @@ def test_the_console_script_prints_no_traceback(project, store):
     proc = trainpipe("run", "-p", "model.name=xgboost", "--tracking-uri", store)
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("trainpipe: error: unknown model.name 'xgboost'; choose one of: extra_trees, gradient_boosting, "
-                                   "hist_gradient_boosting, linear_regression, logistic_regression, random_forest, ridge")
+                                   "hist_gradient_boosting, linear_regression, logistic_regression, neural, random_forest, ridge")
     assert proc.stdout == ""
 
 

@@ -35,7 +35,7 @@ def uninterrupted(tmp_path_factory, migrated_db):
     return store, last_json(proc.stdout)
 
 
-def test_the_mlp_config_logs_a_learning_curve_and_registers_a_servable_model(uninterrupted):
+def test_the_mlp_config_logs_a_learning_curve_and_registers_a_servable_model(uninterrupted, monkeypatch):
     store, result = uninterrupted
     run = Path(result["run_dir"])
     history = json.loads((run/"train"/"history.json").read_text())
@@ -46,11 +46,11 @@ def test_the_mlp_config_logs_a_learning_curve_and_registers_a_servable_model(uni
     assert [m.step for m in client.get_metric_history(result["run_id"], "val_loss")] == list(range(25))
     assert "plots/learning_curve.png" in [a.path for a in client.list_artifacts(result["run_id"], "plots")]
     assert result["metrics"]["test_accuracy"] > 0.9
-    mlflow.set_tracking_uri(store)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)  # not mlflow.set_tracking_uri: that would outlive this test
     model = mlflow.pyfunc.load_model(result["model_uri"])
     test = pd.read_parquet(run/"data"/"test.parquet")
     assert (model.predict(test.drop(columns=["species"]))["label"] == test.species.to_numpy()).mean() > 0.9  # raw rows in, species out
-    requirements = (Path(mlflow.artifacts.download_artifacts(f"runs:/{result['run_id']}/model/requirements.txt"))).read_text()
+    requirements = (Path(mlflow.artifacts.download_artifacts(f"runs:/{result['run_id']}/model/requirements.txt", tracking_uri=store))).read_text()
     assert f"torch=={torch.__version__.split('+')[0]}" in requirements
 
 

@@ -12,7 +12,8 @@ from conftest import last_json, trainpipe
 TINY = {  # settings that keep each network to seconds here; the configs themselves train longer
     "text": [],
     "text_cnn": ["-p", "model.params.epochs=3"],
-    "text_transformer": ["-p", "model.params.epochs=1", "-p", "features.max_len=32", "-p", "model.params.batch_size=32"],
+    "text_transformer": ["-p", "model.params.epochs=1", "-p", "features.max_len=24", "-p", "model.params.batch_size=64",
+                         "-p", "model.params.lr=0.0002"],
 }
 
 
@@ -43,9 +44,9 @@ def test_each_text_model_learns_the_reviews_and_the_last_compares_all_three(revi
     assert (evaluate.parent/"evaluate"/"comparison.png").stat().st_size > 1000
 
 
-def test_registered_text_models_take_review_strings(reviews):
+def test_registered_text_models_take_review_strings(reviews, monkeypatch):
     store, results = reviews
-    mlflow.set_tracking_uri(store)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     reviews_in = pd.DataFrame({"text": ["The motor stopped working and the lid is awful. A waste of money.",
                                         "Best kettle I have owned. The handle is superb. Recommended."]})
     for config, result in results.items():
@@ -54,7 +55,7 @@ def test_registered_text_models_take_review_strings(reviews):
         assert answer.loc[0, "probability_negative"] > 0.5 and answer.loc[1, "probability_positive"] > 0.5, config
 
 
-def test_digits_cnn_shows_augmentation_and_mistakes_and_serves_pixels(tmp_path, store):
+def test_digits_cnn_shows_augmentation_and_mistakes_and_serves_pixels(tmp_path, store, monkeypatch):
     proc = trainpipe("run", "configs/digits.yaml", "-p", "model.params.epochs=4", "--json", "--tracking-uri", store,
                      "--runs-dir", tmp_path/"runs")
     assert proc.returncode == 0, proc.stderr
@@ -63,7 +64,7 @@ def test_digits_cnn_shows_augmentation_and_mistakes_and_serves_pixels(tmp_path, 
     assert result["metrics"]["test_accuracy"] > 0.8
     for figure in ("train/augmented_samples.png", "train/learning_curve.png", "evaluate/misclassified.png"):
         assert (run/figure).stat().st_size > 1000, figure
-    mlflow.set_tracking_uri(store)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     test = pd.read_parquet(run/"data"/"test.parquet")
     pixels = test.drop(columns=["target"])  # raw 0-16 pixel rows, as a caller would send them
     answer = mlflow.pyfunc.load_model(result["model_uri"]).predict(pixels)
