@@ -5,14 +5,16 @@
 # %% ../nbs/00_core.ipynb #8fdccc5c
 from __future__ import annotations
 
+import ast
 import json
 import os
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['TrainpipeError', 'atomic_path', 'write_json', 'read_json', 'find_project_dir', 'choose']
+__all__ = ['TrainpipeError', 'atomic_path', 'write_json', 'read_json', 'find_project_dir', 'choose', 'parse_python']
 
 # %% ../nbs/00_core.ipynb #ad75d3ce
 class TrainpipeError(Exception):
@@ -68,3 +70,10 @@ def choose(registry: dict, name: str, key: str, # the config key the name came f
     try: return registry[name]
     except (KeyError, TypeError):
         raise TrainpipeError(f"unknown {key} '{name}'; choose one of: {', '.join(sorted(registry))}") from None
+
+# %% ../nbs/00_core.ipynb #71cb7f5b
+_PARSING = threading.Lock()
+
+def parse_python(source: str) -> ast.Module:
+    "`ast.parse(source)`, one thread at a time."
+    with _PARSING: return ast.parse(source)

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from .cache import RUNNER_MODULES
+from .core import parse_python
 
 # %% auto #0
 __all__ = ['START_TIMEOUT', 'stage_imports', 'warm_code', 'Kernel', 'KernelPool', 'StageTimeout', 'run_notebook', 'failure']
@@ -36,19 +37,14 @@ def _imports_in(tree: ast.AST, package: str, # parsed code, and the package name
     visit(tree)
     return [(m, names) for m, names in found if m != "__future__"]
 
-_PARSING = threading.Lock()  # CPython 3.11's `ast` can fail ("AST constructor recursion depth mismatch") when threads parse at once
-
 def stage_imports(notebook: Path, # a stage notebook
                   package: Path, # the folder of the package whose modules are followed (`trainpipe/`)
                  ) -> list[str]:
     "The modules running `notebook` imports, in the order it meets them."
-    with _PARSING: return _stage_imports(notebook, package)
-
-def _stage_imports(notebook: Path, package: Path) -> list[str]:
     todo = []
     for cell in json.loads(Path(notebook).read_text())["cells"]:
         if cell["cell_type"] != "code": continue
-        try: todo += _imports_in(ast.parse("".join(cell["source"])), package.name)
+        try: todo += _imports_in(parse_python("".join(cell["source"])), package.name)
         except SyntaxError: continue  # a cell of shell commands or magics imports nothing we could see
     modules, followed = [], set()
     while todo:
@@ -59,7 +55,7 @@ def _stage_imports(notebook: Path, package: Path) -> list[str]:
         source = package/f"{sub.replace('.', '/')}.py"
         if top == package.name and sub and (module, names) not in followed and source.is_file():
             followed.add((module, names))
-            todo += _imports_in(ast.parse(source.read_text()), package.name, names)
+            todo += _imports_in(parse_python(source.read_text()), package.name, names)
     return modules
 
 # %% ../nbs/05_kernels.ipynb #1c61bd2e

@@ -19,7 +19,7 @@ from typing import Callable
 
 from .cache import StageCache, file_inputs, fingerprint, library_versions, stage_key, stale_reasons
 from .config import Config, PipelineConfig, StageSpec, flatten, load_config, stage_parameters, to_yaml, upstream
-from .core import TrainpipeError, atomic_path, choose, find_project_dir, read_json, write_json
+from .core import TrainpipeError, atomic_path, choose, find_project_dir, parse_python, read_json, write_json
 from .kernels import KernelPool, failure, run_notebook
 from .tracking import PipelineRun, defer_run, git_info, record_all_pending, resolve_tracking_uri
 
@@ -42,7 +42,7 @@ def notebook_parameters(nb: Path) -> list[str]:
     "The names assigned in the notebook's `parameters` cell."
     cells = [c for c in json.loads(nb.read_text())["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
     if not cells: raise TrainpipeError(f"stage notebook {nb.name} has no cell tagged 'parameters'; tag the cell of its settings with it")
-    tree = ast.parse("".join(cells[0]["source"]))
+    tree = parse_python("".join(cells[0]["source"]))
     targets = [t for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])]
     return [t.id for t in targets if isinstance(t, ast.Name)]
