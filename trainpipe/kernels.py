@@ -71,7 +71,7 @@ class Kernel:
     def __init__(self, notebook: Path, # the stage notebook the kernel is for
                  cwd: Path, # where the kernel runs (the notebooks' folder, as in JupyterLab)
                  env: dict[str, str] | None = None, # extra environment variables
-                 package: Path | None = None, # follow this package's modules to find imports (see `stage_imports`); None: no warm-up
+                 warm: str | None = None, # code to run once the kernel is up (`warm_code`); None: no warm-up
                 ):
         from jupyter_client.manager import AsyncKernelManager
         from traitlets.config import Config as Traits
@@ -79,10 +79,10 @@ class Kernel:
         self.km = AsyncKernelManager(kernel_name="python3", config=Traits({"KernelManager": {"transport": "ipc", "ip": str(self.folder/"k")}}))
         self.error: BaseException | None = None
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._start, args=(notebook, cwd, env or {}, package), daemon=True)
+        self._thread = threading.Thread(target=self._start, args=(cwd, env or {}, warm), daemon=True)
         self._thread.start()
 
-    def _start(self, notebook: Path, cwd: Path, env: dict, package: Path | None):
+    def _start(self, cwd: Path, env: dict, warm: str | None):
         from jupyter_core.utils import run_sync
         try:
             with open(self.folder/"output.log", "ab") as out:
@@ -91,7 +91,7 @@ class Kernel:
             client.start_channels()
             try:
                 client.wait_for_ready(timeout=START_TIMEOUT)  # gives up at once if the kernel dies (or is stopped)
-                if package: self._warm(client, warm_code(stage_imports(notebook, package)))
+                if warm: self._warm(client, warm)
             finally: client.stop_channels()
         except BaseException as e: self.error = e
 
@@ -148,21 +148,32 @@ class Kernel:
 # %% ../nbs/05_kernels.ipynb #c0a41d09
 class KernelPool:
     "Kernels started ahead for named stages, and the ones in use; safe to use from several threads."
-    def __init__(self, cwd: Path, env: dict[str, str] | None = None, package: Path | None = None):
+    def __init__(self, cwd: Path, env: dict[str, str] | None = None,
+                 package: Path | None = None, # follow this package's modules to find each stage's imports; None: no warm-up
+                 notebooks: list[Path] = (), # the stage notebooks the pool will start kernels for
+                ):
         self.cwd, self.env, self.package = cwd, env or {}, package
         self.kernels: dict[str, Kernel] = {}  # warm, waiting for their stage
         self.active: set[Kernel] = set()  # taken, running a stage
         self._lock = threading.Lock()
+        self._warm_code: dict[Path, str] = {}
+        for nb in notebooks: self._code(nb)  # parsed now, in the caller's thread, before any stage thread runs
+
+    def _code(self, notebook: Path) -> str | None:
+        "The warm-up code for `notebook`'s kernel, worked out once."
+        if not self.package: return None
+        if Path(notebook) not in self._warm_code: self._warm_code[Path(notebook)] = warm_code(stage_imports(notebook, self.package))
+        return self._warm_code[Path(notebook)]
 
     def warm(self, name: str, notebook: Path):
         "Start a kernel for stage `name` now, unless one is waiting for it."
         with self._lock:
-            if name not in self.kernels: self.kernels[name] = Kernel(notebook, self.cwd, self.env, self.package)
+            if name not in self.kernels: self.kernels[name] = Kernel(notebook, self.cwd, self.env, self._code(notebook))
 
     def take(self, name: str, notebook: Path) -> Kernel:
         "The kernel warmed for `name`, or a new one."
         with self._lock:
-            kernel = self.kernels.pop(name, None) or Kernel(notebook, self.cwd, self.env, self.package)
+            kernel = self.kernels.pop(name, None) or Kernel(notebook, self.cwd, self.env, self._code(notebook))
             self.active.add(kernel)
         return kernel
 

@@ -258,7 +258,8 @@ def run_pipeline(cfg: Config,
         force = {s.name for s in stages if s.name in only and ("all" in force or s.name in force)}
         stages = [s for s in stages if s.name in needed]
     expected = {s.name for s in stages if status[s.name] or "all" in force or s.name in force}  # the stages that will run
-    pool = KernelPool(project/"nbs", {"MLFLOW_TRACKING_URI": tracking_uri} if track else {}, Path(trainpipe.__file__).parent)
+    pool = KernelPool(project/"nbs", {"MLFLOW_TRACKING_URI": tracking_uri} if track else {}, Path(trainpipe.__file__).parent,
+                      [s.notebook for s in stages if s.name in expected])
     try:
         for stage in [s for s in stages if s.name in expected][:cfg.pipeline.warm]: pool.warm(stage.name, stage.notebook)
         if expected: check_config(cfg)
