@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import uuid
 from pathlib import Path
 
 from .core import find_project_dir
@@ -69,8 +70,12 @@ def add_colab_cells(project: Path | None = None) -> list[str]:
         path = project/"nbs"/name
         nb = json.loads(path.read_text())
         ours = [_cell("markdown", BADGE_TAG, badge_markdown(f"nbs/{name}", settings)), _cell("code", SETUP_TAG, setup_cell(settings))]
-        if len(nb["cells"]) >= 2 and all(_same(c, w) for c, w in zip(nb["cells"], ours)): continue
-        nb["cells"] = ours + [c for c in nb["cells"] if not {BADGE_TAG, SETUP_TAG} & set(c.get("metadata", {}).get("tags", []))]
+        clash = any(c.get("id") in (BADGE_TAG, SETUP_TAG) for c in nb["cells"][2:])  # cell ids must be unique
+        if len(nb["cells"]) >= 2 and all(_same(c, w) for c, w in zip(nb["cells"], ours)) and not clash: continue
+        rest = [c for c in nb["cells"] if not {BADGE_TAG, SETUP_TAG} & set(c.get("metadata", {}).get("tags", []))]
+        for c in rest:
+            if c.get("id") in (BADGE_TAG, SETUP_TAG): c["id"] = uuid.uuid4().hex[:8]
+        nb["cells"] = ours + rest
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
         changed.append(name)
     return changed
