@@ -358,16 +358,19 @@ def _forward(est, X, batch_size: int = 4096):
     "The network's outputs for `X`, in batches, on its device."
     import torch
     device = next(est.module_.parameters()).device
-    with torch.autocast(device.type, dtype=_AUTOCAST.get(est.precision_), enabled=est.precision_ != "fp32"):
+    mixed = est.precision_ != "fp32" and device.type == "cuda"  # a GPU-trained network predicts in fp32 on a CPU
+    with torch.autocast(device.type, dtype=_amp_dtype(est.precision_), enabled=mixed):
         return torch.cat([est.module_(X[i:i + batch_size].to(device, non_blocking=True)) for i in range(0, len(X), batch_size)])
 
-_AUTOCAST = {}  # filled on first use: precision name -> torch dtype
+def _amp_dtype(precision: str):
+    "The torch dtype autocast uses for `precision` (None for fp32)."
+    import torch
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
 
 def _fit(est: TorchEstimator, X, y, n_outputs: int):
     "Train `est.module_` on tensors `X`, `y`, resuming from a checkpoint when there is one for this data and these settings."
     import torch
     if est.epochs < 1 or est.batch_size < 1: raise TrainpipeError(f"epochs and batch_size must be at least 1, got {est.epochs} and {est.batch_size}")
-    _AUTOCAST.update(bf16=torch.bfloat16, fp16=torch.float16)
     device = resolve_device(est.device)
     est.precision_ = resolve_precision(est.precision, device)
     order = np.random.default_rng(est.seed).permutation(len(X))
@@ -388,7 +391,7 @@ def _fit(est: TorchEstimator, X, y, n_outputs: int):
         est.history_, best, start = state["history"], state["best"], state["epoch"] + 1
     Xt, yt = X[train], y[train]
     if device != "cpu" and not est.num_workers: Xt, yt = Xt.to(device), yt.to(device)  # one copy up front, none per batch
-    amp = torch.autocast(device.split(":")[0], dtype=_AUTOCAST.get(est.precision_)) if est.precision_ != "fp32" else contextlib.nullcontext()
+    amp = torch.autocast(device.split(":")[0], dtype=_amp_dtype(est.precision_)) if est.precision_ != "fp32" else contextlib.nullcontext()
     for epoch in range(start, est.epochs):
         if best["epoch"] >= 0 and est.patience is not None and epoch - best["epoch"] > est.patience: break
         _call(est.hooks, "on_epoch_begin", est, epoch)
