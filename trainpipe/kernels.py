@@ -18,7 +18,8 @@ from .cache import RUNNER_MODULES
 from .core import parse_python
 
 # %% auto #0
-__all__ = ['START_TIMEOUT', 'stage_imports', 'warm_code', 'Kernel', 'KernelPool', 'StageTimeout', 'run_notebook', 'failure']
+__all__ = ['START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'warm_code', 'Kernel', 'KernelPool', 'StageTimeout', 'run_notebook',
+           'failure']
 
 # %% ../nbs/05_kernels.ipynb #c3a24f0c
 def _imports_in(tree: ast.AST, package: str, # parsed code, and the package name relative imports belong to
@@ -146,6 +147,8 @@ class Kernel:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 # %% ../nbs/05_kernels.ipynb #c0a41d09
+NOT_AHEAD = ("torch", "transformers", "datasets")  # heavy, and needed only by some configs: imported when used
+
 class KernelPool:
     "Kernels started ahead for named stages, and the ones in use; safe to use from several threads."
     def __init__(self, cwd: Path, env: dict[str, str] | None = None,
@@ -162,7 +165,9 @@ class KernelPool:
     def _code(self, notebook: Path) -> str | None:
         "The warm-up code for `notebook`'s kernel, worked out once."
         if not self.package: return None
-        if Path(notebook) not in self._warm_code: self._warm_code[Path(notebook)] = warm_code(stage_imports(notebook, self.package))
+        if Path(notebook) not in self._warm_code:
+            modules = [m for m in stage_imports(notebook, self.package) if m.split(".")[0] not in NOT_AHEAD]
+            self._warm_code[Path(notebook)] = warm_code(modules)
         return self._warm_code[Path(notebook)]
 
     def warm(self, name: str, notebook: Path):
