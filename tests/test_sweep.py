@@ -23,6 +23,8 @@ def test_sweep_runs_every_point_under_a_parent_and_computes_shared_stages_once(t
     children = client.search_runs([client.get_run(parent_id).info.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'")
     assert sorted(r.info.run_id for r in children) == sorted(row[3] for row in board)
     assert sorted(r.data.params["model.params.n_estimators"] for r in children) == ["40", "5"]
+    # --jobs is a budget of kernels: the points run side by side, each one stage at a time with nothing warmed ahead
+    assert {(r.data.params["pipeline.jobs"], r.data.params["pipeline.warm"]) for r in children} == {("1", "0")}
     parent = client.get_run(parent_id)
     assert parent.info.status == "FINISHED" and parent.data.tags["sweep"] == "true"
     assert parent.data.metrics["best_test_accuracy"] == float(board[0][2])
@@ -40,6 +42,15 @@ def test_a_bad_grid_key_is_rejected_before_anything_runs(tmp_path, store):
                                           "did you mean 'n_estimators'?")
     assert not (tmp_path/"runs").exists()
     assert not MlflowClient(store).search_runs([e.experiment_id for e in MlflowClient(store).search_experiments()])
+
+
+def test_a_point_whose_model_cannot_do_the_task_is_rejected_before_anything_runs(tmp_path, store):
+    "Only the first point reads the data; the task it found is what the later points' models are checked against."
+    proc = trainpipe("sweep", "configs/default.yaml", "--grid", "model.name=random_forest,linear_regression", "--tracking-uri", store,
+                     "--runs-dir", tmp_path/"runs")
+    assert proc.returncode == 2
+    assert "model 'linear_regression' does not do classification" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path/"runs").exists()
 
 
 def leaderboard(client: MlflowClient, parent_id: str, tmp_path) -> list[dict]:

@@ -45,7 +45,8 @@ def make_parser() -> argparse.ArgumentParser:
     sweep.add_argument("config", help="YAML config")
     sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="values of one config key (repeatable: the product is run)")
     sweep.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a config key for every point")
-    sweep.add_argument("--jobs", type=int, default=1, help="points run at a time (default 1)")
+    sweep.add_argument("--jobs", type=int, default=None,
+                       help="points run at a time, each one stage at a time, so at most this many kernels (default: one per core)")
     sweep.add_argument("--metric", help="metric the leaderboard ranks by (default test_accuracy, or test_rmse)")
     sweep.add_argument("--executor", default="local", help="where the points run: local (processes here) or dask")
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786) for --executor dask; a LocalCluster if not given")

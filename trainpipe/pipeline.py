@@ -77,14 +77,16 @@ def find_stages(cfg: Config, nbs: Path) -> list[Stage]:
         stages.append(Stage(name, nb, _parameters(name, spec, nb), spec.after, tuple(upstream(graph, name))))
     return stages
 
-def check_config(cfg: Config):
-    "Reject a bad choice, data source, schema, split or model in `cfg` with one clear sentence."
+def check_config(cfg: Config,
+                 stages: set[str] | None = None, # the stages that will run; every stage of the graph by default
+                 task: str | None = None, # the task, when the data stage is not among them and its output knows it
+                ) -> str | None:
+    "Reject a bad choice, data source, schema, split or model in `cfg` with one clear sentence; the task, if it was found."
     from trainpipe.data import fold_indices, ingest, split_table
     from trainpipe.features import check_features
     from trainpipe.models import MODELS, make_model
-    names, d, sp = list(cfg.pipeline.graph()), cfg.data, cfg.split
+    names, d, sp = set(cfg.pipeline.graph()) if stages is None else set(stages), cfg.data, cfg.split
     check_features(cfg.features)
-    task = None
     if "data" in names and d.memory_limit_mb:  # a file too big to read here: its kind is checked, the rest as it streams
         from trainpipe.sources import source_kind
         if source_kind(d.source, d.format) != "csv":
@@ -98,11 +100,13 @@ def check_config(cfg: Config):
                             sp.time_column, sp.validation_size, sp.column)
         if sp.folds: fold_indices(parts["train"], d.target, task, sp.folds, sp.random_state, sp.stratify, sp.group_column if sp.method == "group" else "")
         if "features" in names: check_features(cfg.features, data.table.drop(columns=[d.target]))
+    task = task or (d.task if d.task != "auto" else None)
     if "train" in names:
-        if task or d.task != "auto":
-            model = make_model(cfg.model.name, task or d.task, cfg.model.params)
+        if task:
+            model = make_model(cfg.model.name, task, cfg.model.params)
             if hasattr(model, "check_settings"): model.check_settings()  # a network's architecture, optimizer, device
         else: choose(MODELS, cfg.model.name, "model.name")
+    return task
 
 # %% ../nbs/60_pipeline.ipynb #a6c9758f
 def select_stages(graph: dict[str, StageSpec], # the config's stage graph (`cfg.pipeline.graph()`)
@@ -249,20 +253,20 @@ def run_pipeline(cfg: Config,
     runs_dir = Path(runs_dir or project/"runs").resolve()
     cache = StageCache(runs_dir/".cache")
     tracking_uri = resolve_tracking_uri(tracking_uri, project) if track else None
-    status = dict(_cache_status(stages, stage_parameters(cfg), cache, tracking_uri))
+    status = {name: (reasons, entry) for name, reasons, entry in _cache_status(stages, stage_parameters(cfg), cache, tracking_uri)}
     if only:
         needed = {*only, *(u for s in stages if s.name in only for u in s.upstream)}
-        missing = [s.name for s in stages if s.name in needed and s.name not in only and status[s.name]]
+        missing = [s.name for s in stages if s.name in needed and s.name not in only and status[s.name][0]]
         if missing: raise TrainpipeError(f"stage '{missing[0]}' must run before {only[0]}, and its outputs are not cached; "
                                          f"include it (--from {missing[0]}) or run the whole pipeline once")
         force = {s.name for s in stages if s.name in only and ("all" in force or s.name in force)}
         stages = [s for s in stages if s.name in needed]
-    expected = {s.name for s in stages if status[s.name] or "all" in force or s.name in force}  # the stages that will run
+    expected = {s.name for s in stages if status[s.name][0] or "all" in force or s.name in force}  # the stages that will run
     pool = KernelPool(project/"nbs", {"MLFLOW_TRACKING_URI": tracking_uri} if track else {}, Path(trainpipe.__file__).parent,
                       [s.notebook for s in stages if s.name in expected])
     try:
         for stage in [s for s in stages if s.name in expected][:cfg.pipeline.warm]: pool.warm(stage.name, stage.notebook)
-        if expected: check_config(cfg)
+        if expected: check_config(cfg, expected, _cached_task(status.get("data", ([], None))[1]))
         git, run = git_info(project), None
         deferred = track and defer_tracking and not expected and not run_id
         if track and run_id: run = PipelineRun.reopen(tracking_uri, run_id)
@@ -295,20 +299,25 @@ def run_pipeline(cfg: Config,
     return result
 
 # %% ../nbs/60_pipeline.ipynb #173da6c9
-def _cache_status(stages: list[Stage], values: dict, cache: StageCache, tracking_uri: str | None) -> list[tuple[str, list[str]]]:
-    "Each stage with the reasons it would not come from `cache`; no reasons means it would."
+def _cache_status(stages: list[Stage], values: dict, cache: StageCache, tracking_uri: str | None) -> list[tuple[str, list[str], Path | None]]:
+    "Each stage with the reasons it would not come from `cache` (no reasons means it would) and its cache entry, if any."
     fingerprints, report = {}, []
     for stage in stages:
         if any(u not in fingerprints for u in stage.after):
-            report.append((stage.name, ["upstream stale"]))
+            report.append((stage.name, ["upstream stale"], None))
             continue
         key, parts = _key(stage, values, tracking_uri, fingerprints)
         entry = cache.lookup(stage.name, key)
         if entry:
             fingerprints[stage.name] = fingerprint(read_json(entry/"manifest.json")["files"])
-            report.append((stage.name, []))
-        else: report.append((stage.name, stale_reasons(parts, cache.latest_parts(stage.name))))
+            report.append((stage.name, [], entry))
+        else: report.append((stage.name, stale_reasons(parts, cache.latest_parts(stage.name)), None))
     return report
+
+def _cached_task(data_entry: Path | None) -> str | None:
+    "The task the cached data stage found (`summary.json`), if there is such an entry."
+    summary = data_entry/"outputs"/"summary.json" if data_entry else None
+    return read_json(summary).get("task") if summary and summary.is_file() else None
 
 def pipeline_status(cfg: Config, project: Path | None = None, runs_dir: Path | None = None,
                     tracking_uri: str | None = None, track: bool = True, # as given to `run_pipeline`
@@ -317,7 +326,7 @@ def pipeline_status(cfg: Config, project: Path | None = None, runs_dir: Path | N
     project = Path(project) if project else find_project_dir()
     cache = StageCache(Path(runs_dir or project/"runs").resolve()/".cache")
     uri = resolve_tracking_uri(tracking_uri, project) if track else None
-    return _cache_status(find_stages(cfg, project/"nbs"), stage_parameters(cfg), cache, uri)
+    return [(name, reasons) for name, reasons, _ in _cache_status(find_stages(cfg, project/"nbs"), stage_parameters(cfg), cache, uri)]
 
 # %% ../nbs/60_pipeline.ipynb #82e79d29
 def unfinished_run(runs_dir: Path) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from .pipeline import check_config, find_stages, run_pipeline
 from .tracking import PipelineRun, resolve_tracking_uri
 
 # %% auto #0
-__all__ = ['LOWER_IS_BETTER', 'EXECUTORS', 'grid_points', 'rank', 'shared_stages', 'SweepResult', 'run_sweep']
+__all__ = ['LOWER_IS_BETTER', 'EXECUTORS', 'ONE_AT_A_TIME', 'grid_points', 'rank', 'shared_stages', 'SweepResult', 'run_sweep']
 
 # %% ../nbs/65_sweep.ipynb #c74b2bc4
 def grid_points(grid: list[str]) -> list[list[str]]:
@@ -97,11 +98,13 @@ def _where() -> str:
         return get_worker().address
     except (ImportError, ValueError): return "local"
 
+ONE_AT_A_TIME = ["pipeline.jobs=1", "pipeline.warm=0"]  # how a point runs its stages
+
 def _run_point(config: Path, overrides: list[str], args: list[str]) -> dict:
     "Run one point as its own `trainpipe run` process; what its --json line says, and where it ran."
     # --wait-tracking: a point whose stages are all cached is still in MLflow, under the parent, when the sweep ends
     cmd = [sys.executable, "-c", "import sys; from trainpipe.cli import main; sys.exit(main())", "run", str(config),
-           *[a for o in overrides for a in ("-p", o)], "--json", "--wait-tracking", *args]
+           *[a for o in [*ONE_AT_A_TIME, *overrides] for a in ("-p", o)], "--json", "--wait-tracking", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     lines = proc.stdout.strip().splitlines()
     try: result = json.loads(lines[-1])
@@ -113,7 +116,7 @@ def _run_point(config: Path, overrides: list[str], args: list[str]) -> dict:
 
 def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entries
               overrides: list[str] = (), # `-p` overrides for every point
-              jobs: int = 1, # points run at a time
+              jobs: int | None = None, # points run at a time, each one stage at a time; one per core by default
               metric: str | None = None, # what the leaderboard ranks by
               project: Path | None = None, runs_dir: Path | None = None, tracking_uri: str | None = None,
               executor: str = "local", # a name in `EXECUTORS`
@@ -123,18 +126,23 @@ def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entri
     project = Path(project) if project else find_project_dir()
     execute = choose(EXECUTORS, executor, "executor")
     points = grid_points(grid)
-    for point in points:  # a bad key, value or model param fails here, once, before any run starts
-        cfg = load_config(config, [*overrides, *point], project=project)
-        check_config(cfg)
+    jobs = jobs or min(os.cpu_count() or 1, len(points))
+    cfg = load_config(config, [*overrides, *points[0]], project=project)
+    shared = shared_stages(cfg, [p.split("=", 1)[0] for p in points[0]], project/"nbs")
+    task = check_config(cfg)
+    for point in points[1:]:  # a bad key, value or model param fails here, once, before any run starts
+        check_config(load_config(config, [*overrides, *point], project=project), set(cfg.pipeline.graph()) - set(shared), task)
     tracking_uri = resolve_tracking_uri(tracking_uri, project)
     parent = PipelineRun.start(tracking_uri, cfg.experiment, f"sweep {Path(config).stem}",
                                {"grid": " ".join(grid), "jobs": jobs, "executor": executor}, {"sweep": "true", "config": Path(config).stem})
     args = ["--tracking-uri", tracking_uri, "--parent-run", parent.run_id, "--runs-dir", str(Path(runs_dir or project/"runs").resolve())]
     calls = [(Path(config).resolve(), [*overrides, *point], args) for point in points]
-    results, shared = [], shared_stages(cfg, [p.split("=", 1)[0] for p in points[0]], project/"nbs")
+    results = []
     try:
-        if shared and len(points) > 1:
-            first = run_pipeline(cfg, project=project, runs_dir=Path(runs_dir or project/"runs").resolve(), track=False, only=shared)
+        if shared and len(points) > 1:  # alone on the machine: the whole budget
+            alone = load_config(config, [f"pipeline.jobs={min(cfg.pipeline.jobs, jobs)}", f"pipeline.warm={min(cfg.pipeline.warm, jobs - 1)}",
+                                         *overrides, *points[0]], project=project)
+            first = run_pipeline(alone, project=project, runs_dir=Path(runs_dir or project/"runs").resolve(), track=False, only=shared)
             if first.status != "FINISHED": raise TrainpipeError(f"the stages every point shares failed: {first.error}")
         for result in execute(calls, jobs, scheduler):
             results.append(result)
