@@ -8,12 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
-from .core import TrainpipeError, find_project_dir
+from .core import TrainpipeError, find_project_dir, read_json
 
 # %% auto #0
-__all__ = ['COMMANDS', 'make_parser', 'summary', 'run_command', 'status_command', 'sweep_command', 'reproduce_command', 'main']
+__all__ = ['NOT_PROMOTED', 'COMMANDS', 'make_parser', 'summary', 'run_command', 'status_command', 'sweep_command', 'run_table',
+           'runs_command', 'report_command', 'reproduce_command', 'main']
 
 # %% ../nbs/70_cli.ipynb #b530ebe1
 def make_parser() -> argparse.ArgumentParser:
@@ -52,6 +54,14 @@ def make_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786) for --executor dask; a LocalCluster if not given")
     sweep.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the project)")
     sweep.add_argument("--runs-dir", help="folder for run folders and the stage cache (default: runs/ in the project)")
+    runs = commands.add_parser("runs", help="list the recorded pipeline runs, best first, as a table")
+    runs.add_argument("--experiment", help="only this MLflow experiment (default: all)")
+    runs.add_argument("--sort", metavar="METRIC", help="metric to rank by (default test_accuracy, or test_rmse); errors rank lowest first")
+    runs.add_argument("--limit", type=int, default=20, metavar="N", help="rows to print (default 20)")
+    runs.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the project)")
+    report = commands.add_parser("report", help="print the path of a run's HTML report")
+    report.add_argument("run_id", metavar="RUN_ID", help="the run: a folder name in runs/, which is also its MLflow run id")
+    report.add_argument("--runs-dir", help="folder of the run folders (default: runs/ in the project)")
     again = commands.add_parser("reproduce", help="run a recorded run again and compare its metrics one by one")
     again.add_argument("run_id", metavar="RUN_ID", help="the run to reproduce: a folder name in runs/")
     again.add_argument("--tracking-uri", help="MLflow tracking URI for the new run")
@@ -87,6 +97,8 @@ def summary(result) -> str:
         lines.append("MLflow     every stage came from the cache: the run is being recorded in the background (see run.json)")
     if result.tracking_uri:
         lines.append(f"MLflow UI  mlflow ui --backend-store-uri {_short_uri(result.tracking_uri)}   (then open http://127.0.0.1:5000)")
+    if result.report: lines.append(f"report     {_short(result.report)}")
+    if result.not_promoted: lines.append(f"gate       not passed, so not registered: {'; '.join(result.not_promoted)}")
     if result.model_uri:
         lines.append(f"model      {result.model_uri}")
         lines.append(f"           MLFLOW_TRACKING_URI={_short_uri(result.tracking_uri or '')} {_short(sys.executable)} -c \"import mlflow; "
@@ -119,6 +131,8 @@ def run_command(args) -> int:
                               defer_tracking=not args.wait_tracking)
     return _report(result, args.json)
 
+NOT_PROMOTED = 3  # the exit status of a run whose model the gate stopped
+
 def _report(result, as_json: bool) -> int:
     "Print how a run ended; its exit status."
     if result.error: print(f"trainpipe: {result.error}", file=sys.stderr)
@@ -126,8 +140,12 @@ def _report(result, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"run_id": result.run_id, "status": result.status, "metrics": result.metrics,
                           "run_dir": str(result.run_dir), "model_uri": result.model_uri, "error": result.error,
-                          "mlflow_run_id": result.mlflow_run_id}))
-    return 0 if result.status == "FINISHED" else 1
+                          "mlflow_run_id": result.mlflow_run_id, "not_promoted": result.not_promoted}))
+    if result.status != "FINISHED": return 1
+    if result.not_promoted:
+        print(f"trainpipe: the model was not registered: {'; '.join(result.not_promoted)} (evaluate.gate)", file=sys.stderr)
+        return NOT_PROMOTED
+    return 0
 
 # %% ../nbs/70_cli.ipynb #2adb2251
 def status_command(args) -> int:
@@ -158,6 +176,48 @@ def sweep_command(args) -> int:
     return 0 if all(p["status"] == "FINISHED" for p in result.points) else 1
 
 # %% ../nbs/70_cli.ipynb #c7c77f1b
+def run_table(tracking_uri: str, experiment: str | None = None, # the store, and one experiment's name (all by default)
+              sort: str | None = None, limit: int = 20, # the metric to rank by (test_accuracy or test_rmse by default), rows kept
+             ) -> tuple[str, list[dict]]:
+    "The metric ranked by, and up to `limit` pipeline runs as rows, best first."
+    from mlflow import MlflowClient
+    from trainpipe.sweep import rank
+    client = MlflowClient(tracking_uri)
+    experiments = {e.experiment_id: e.name for e in client.search_experiments()}
+    if experiment and experiment not in experiments.values():
+        raise TrainpipeError(f"experiment '{experiment}' is not in {tracking_uri}; it has: {', '.join(sorted(experiments.values())) or 'none'}")
+    ids = [i for i, n in experiments.items() if not experiment or n == experiment]
+    found = client.search_runs(ids, max_results=5000) if ids else []
+    points = [{"metrics": r.data.metrics, "run": r} for r in found if r.data.tags.get("sweep") != "true" and "trainpipe.trial" not in r.data.tags]
+    metric, ranked = rank(points, sort)
+    return metric, [{"run_id": p["run"].info.run_id, "experiment": experiments[p["run"].info.experiment_id],
+                     "config": p["run"].data.tags.get("config", p["run"].info.run_name), "model": p["run"].data.params.get("model.name", ""),
+                     "status": p["run"].info.status, metric: p["metrics"].get(metric),
+                     "started": datetime.fromtimestamp(p["run"].info.start_time / 1000).strftime("%Y-%m-%d %H:%M")} for p in ranked[:limit]]
+
+def runs_command(args) -> int:
+    "Print the leaderboard of recorded runs."
+    from trainpipe.tracking import resolve_tracking_uri
+    metric, rows = run_table(resolve_tracking_uri(args.tracking_uri, find_project_dir()), args.experiment, args.sort, args.limit)
+    print(f"{'rank':<5} {'run':<33} {'experiment':<16} {'config':<16} {'model':<18} {'status':<9} {metric or 'metric':>14}  started")
+    for i, r in enumerate(rows, 1):
+        value = "" if r.get(metric) is None else format(r[metric], ".4f")
+        print(f"{i:<5} {r['run_id']:<33} {r['experiment'][:16]:<16} {r['config'][:16]:<16} {r['model'][:18]:<18} {r['status']:<9} {value:>14}  {r['started']}")
+    return 0
+
+# %% ../nbs/70_cli.ipynb #f8c2fa54
+def report_command(args) -> int:
+    "Print the path of a run's HTML report."
+    runs_dir = Path(args.runs_dir or find_project_dir()/"runs")
+    record = runs_dir/args.run_id/"run.json"
+    if not record.is_file(): raise TrainpipeError(f"no run '{args.run_id}' in {runs_dir}; `trainpipe runs` lists the recorded runs")
+    page = read_json(record).get("report")
+    if not page or not Path(page).is_file():
+        raise TrainpipeError(f"run '{args.run_id}' has no report: it did not evaluate a model (its pipeline has no evaluate stage, or it failed before)")
+    print(page)
+    return 0
+
+# %% ../nbs/70_cli.ipynb #8ff570ec
 def reproduce_command(args) -> int:
     "Run a recorded run again; print the metric-by-metric comparison."
     from trainpipe.pipeline import reproduce_run
@@ -174,8 +234,9 @@ def reproduce_command(args) -> int:
     print(f"run {result.run_id} reproduces {args.run_id}: {same} of {len(rows)} metrics identical")
     return 0 if same == len(rows) else 1
 
-# %% ../nbs/70_cli.ipynb #09bdf361
-COMMANDS = {"run": run_command, "status": status_command, "sweep": sweep_command, "reproduce": reproduce_command}
+# %% ../nbs/70_cli.ipynb #e53fe6d2
+COMMANDS = {"run": run_command, "status": status_command, "sweep": sweep_command, "runs": runs_command, "report": report_command,
+            "reproduce": reproduce_command}
 
 # %% ../nbs/70_cli.ipynb #be38b64f
 def main(argv: list[str] | None = None) -> int:

@@ -17,9 +17,9 @@ import yaml
 from .core import TrainpipeError, find_project_dir
 
 # %% auto #0
-__all__ = ['DEFAULT_STAGES', 'DataConfig', 'SplitConfig', 'FeaturesConfig', 'ModelConfig', 'RegisterConfig', 'StageSpec',
-           'PipelineConfig', 'Config', 'stage_graph', 'upstream', 'parse_override', 'load_config', 'flatten',
-           'stage_parameters', 'to_yaml']
+__all__ = ['DEFAULT_STAGES', 'DataConfig', 'SplitConfig', 'FeaturesConfig', 'ModelConfig', 'RegisterConfig', 'parse_condition',
+           'EvaluateConfig', 'TuneConfig', 'StageSpec', 'PipelineConfig', 'Config', 'stage_graph', 'upstream',
+           'parse_override', 'load_config', 'flatten', 'stage_parameters', 'to_yaml']
 
 # %% ../nbs/01_config.ipynb #4dfc4856
 @dataclass
@@ -91,6 +91,43 @@ class RegisterConfig:
     "Where the fitted pipeline goes in the MLflow Model Registry."
     model_name: str = "trainpipe-model"
 
+_CONDITION = re.compile(r"^\s*(>=|<=|>|<|==)\s*(-?[0-9.]+(?:e-?[0-9]+)?)\s*$")
+
+def parse_condition(metric: str, text) -> tuple[str, float]:
+    "The comparison and bound of a gate criterion such as `>= 0.9`."
+    found = _CONDITION.match(str(text))
+    if not found: raise TrainpipeError(f"config key 'evaluate.gate.{metric}' must be a comparison such as \">= 0.9\" or \"<= 55\", got {text!r}")
+    return found[1], float(found[2])
+
+@dataclass
+class EvaluateConfig:
+    "How the fitted model is judged, and what it must reach to be promoted."
+    gate: dict = field(default_factory=dict)  # metric -> condition (`test_accuracy: ">= 0.9"`); a model failing one is not registered
+    overfit_threshold: float = 0.1  # a training score better than the test score by more than this flags the run as overfitting
+    bootstrap: int = 1000  # resamples of the test rows for the headline metric's 95% confidence interval; 0 for none
+
+    def __post_init__(self):
+        for metric, text in self.gate.items(): parse_condition(metric, text)
+        if self.overfit_threshold < 0 or self.bootstrap < 0:
+            raise TrainpipeError("config keys 'evaluate.overfit_threshold' and 'evaluate.bootstrap' cannot be negative")
+
+@dataclass
+class TuneConfig:
+    "The hyper-parameter search of the tune stage (used when the pipeline has one)."
+    trials: int = 20  # trials to run, counting those an interrupted study already finished
+    timeout: float = 0  # seconds the whole search may take; 0 for no limit
+    metric: str = ""  # the cross-validated score to optimise: accuracy (classification) or rmse (regression) by default
+    direction: str = "auto"  # maximize, minimize, or auto (from the metric: errors and losses are minimised)
+    sampler: str = "tpe"  # tpe, random, or grid (every combination of the space's choices)
+    space: dict = field(default_factory=dict)  # config key -> range or choices, e.g. `model.params.max_depth: {int: [2, 12]}`
+    folds: int = 3  # cross-validation folds of the training rows that score each trial
+    seed: int = 42  # the sampler's seed
+    prune: bool = True  # stop unpromising trials early, from the per-epoch scores of neural models
+
+    def __post_init__(self):
+        if self.trials < 1 or self.timeout < 0: raise TrainpipeError("config key 'tune.trials' must be at least 1 and 'tune.timeout' at least 0")
+        if self.folds < 2: raise TrainpipeError(f"config key 'tune.folds' must be at least 2, got {self.folds}")
+
 @dataclass(frozen=True)
 class StageSpec:
     "One stage of the pipeline graph."
@@ -129,9 +166,11 @@ class Config:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     register: RegisterConfig = field(default_factory=RegisterConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
-# %% ../nbs/01_config.ipynb #aaabe559
+# %% ../nbs/01_config.ipynb #93f3722f
 _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a mapping", list: "a list"}
 
 def _check_value(value, hint, key: str):

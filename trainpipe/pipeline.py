@@ -24,9 +24,9 @@ from .kernels import KernelPool, failure, run_notebook
 from .tracking import PipelineRun, defer_run, git_info, record_all_pending, resolve_tracking_uri
 
 # %% auto #0
-__all__ = ['RUN_VALUES', 'NOT_COMPARED', 'stage_notebook', 'notebook_parameters', 'Stage', 'find_stages', 'check_config',
-           'select_stages', 'RunResult', 'run_pipeline', 'pipeline_status', 'unfinished_run', 'resume_pipeline',
-           'reproduce_run', 'upstream_run']
+__all__ = ['RUN_VALUES', 'REPORTED', 'NOT_COMPARED', 'stage_notebook', 'notebook_parameters', 'Stage', 'find_stages',
+           'check_config', 'select_stages', 'render_report', 'RunResult', 'run_pipeline', 'pipeline_status',
+           'unfinished_run', 'resume_pipeline', 'reproduce_run', 'upstream_run']
 
 # %% ../nbs/60_pipeline.ipynb #0d2148d2
 def stage_notebook(nbs: Path, stage: str) -> Path:
@@ -122,6 +122,16 @@ def select_stages(graph: dict[str, StageSpec], # the config's stage graph (`cfg.
     return picked
 
 # %% ../nbs/60_pipeline.ipynb #25099edc
+REPORTED = "evaluate"  # the stage whose executed notebook becomes the run's report
+
+def render_report(notebook: Path, dest: Path):
+    "Write `notebook` as standalone HTML to `dest`, without its code cells' inputs."
+    from nbconvert import HTMLExporter
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
+    body, _ = exporter.from_filename(str(notebook))
+    with atomic_path(dest) as tmp: tmp.write_text(body, encoding="utf-8")
+
+# %% ../nbs/60_pipeline.ipynb #d0db8038
 @dataclass
 class RunResult:
     "What a pipeline run produced."
@@ -137,6 +147,8 @@ class RunResult:
     tracking_uri: str | None = None
     mlflow_run_id: str | None = None  # None while a background process records the run
     timeline: dict = field(default_factory=dict)  # stage -> when it started and ended, and how (`run`, `cached`, `failed`)
+    not_promoted: list = field(default_factory=list)  # the gate's criteria the model failed (it was not registered)
+    report: Path | None = None  # the HTML report of the evaluation
 
 def _key(stage: Stage, values: dict, tracking_uri: str | None, fingerprints: dict) -> tuple[str, dict]:
     "`stage`'s cache key from the values it declares (less the per-run ones), its upstream outputs and, if it logs, the store."
@@ -176,9 +188,12 @@ def _run_stages(stages: list[Stage], result: RunResult, values: dict, run: Pipel
             result.status, result.error = "FAILED", result.error or error
             if run: run.set_tag("failed_stage", stage.name)
             return on_stage(stage.name, "failed", time.perf_counter() - began)
+        if not entry and stage.name == REPORTED: render_report(out, stage_dir/"report.html")
         if not entry: fingerprints[stage.name] = cache.save(stage.name, key, parts, stage_dir, out)
         if (stage_dir/"metrics.json").exists(): result.metrics.update(read_json(stage_dir/"metrics.json"))
         if (stage_dir/"model.json").exists(): result.model_uri = read_json(stage_dir/"model.json")["model_uri"]
+        if (stage_dir/"gate.json").exists(): result.not_promoted = read_json(stage_dir/"gate.json")["failed"]
+        if (stage_dir/"report.html").exists(): result.report = stage_dir/"report.html"
         if run: run.log_stage(stage_dir)
         on_stage(stage.name, "cached" if entry else "done", time.perf_counter() - began)
     with ThreadPoolExecutor(settings.jobs) as threads:
@@ -224,7 +239,8 @@ def _write_record(result: RunResult, config_name: str, started: str, git: dict, 
                 "finished": datetime.now(timezone.utc).isoformat() if result.status != "RUNNING" else None,
                 "git": git, "libraries": library_versions(), "data": file_inputs(stage_parameters(cfg)),
                 "metrics": result.metrics, "model_uri": result.model_uri, "cached": result.cached, "error": result.error,
-                "mlflow_run_id": result.mlflow_run_id, "stages": result.timeline},
+                "mlflow_run_id": result.mlflow_run_id, "stages": result.timeline, "not_promoted": result.not_promoted,
+                "report": str(result.report) if result.report else None},
                result.run_dir/"run.json")
 
 def _cached_tags(result: RunResult, stages: list[Stage]) -> dict[str, str]:

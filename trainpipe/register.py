@@ -5,15 +5,18 @@
 # %% ../nbs/50_register.ipynb #f3301807
 from __future__ import annotations
 
+import operator
 import pandas as pd
 from pathlib import Path
 
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
+from .config import parse_condition
+
 # %% auto #0
 __all__ = ['TRUSTED_TYPES', 'SERVING_PACKAGES', 'LabelsAndProbabilities', 'serving_pipeline', 'input_example',
-           'serving_requirements', 'code_paths']
+           'serving_requirements', 'code_paths', 'failed_criteria', 'promote']
 
 # %% ../nbs/50_register.ipynb #5f83812e
 class LabelsAndProbabilities(BaseEstimator):
@@ -72,3 +75,39 @@ def code_paths(pipeline, tmp: Path # the fitted pipeline, and a scratch folder f
     dest = Path(tmp)/"trainpipe"
     shutil.copytree(Path(trainpipe.__file__).parent, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return [str(dest)]
+
+# %% ../nbs/50_register.ipynb #d0e37ad2
+_COMPARE = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
+
+def failed_criteria(metrics: dict[str, float], gate: dict[str, str]) -> list[str]:
+    "The criteria of `gate` that `metrics` do not meet, each as a sentence; empty when the model passes."
+    failed = []
+    for metric, text in gate.items():
+        op, bound = parse_condition(metric, text)
+        if metric not in metrics: failed.append(f"{metric} was not measured (the gate asks for {metric} {op} {bound:g})")
+        elif not _COMPARE[op](metrics[metric], bound): failed.append(f"{metric} is {metrics[metric]:.4g}, and the gate asks for {op} {bound:g}")
+    return failed
+
+# %% ../nbs/50_register.ipynb #0870ff7e
+def promote(client, name: str, version: str, # an MlflowClient, and the registered model version to place
+            metric: str, value: float, lower_is_better: bool, # the headline test metric and this version's score
+            test_fingerprint: str, # what identifies the test rows the score was measured on
+           ) -> dict:
+    "Alias `version` as `champion` if it beats the current one on the same test rows, else `challenger`; the comparison."
+    from mlflow.exceptions import MlflowException
+    for key, tag in (("metric", metric), ("score", str(value)), ("test_fingerprint", test_fingerprint)):
+        client.set_model_version_tag(name, version, f"trainpipe.{key}", tag)
+    try: champion = client.get_model_version_by_alias(name, "champion")
+    except MlflowException: champion = None  # no champion yet
+    record = {"version": version, "metric": metric, "score": value, "champion_version": champion.version if champion else None}
+    if champion is None: alias, why = "champion", "there was no champion"
+    elif champion.tags.get("trainpipe.test_fingerprint") != test_fingerprint or champion.tags.get("trainpipe.metric") != metric:
+        alias, why = "challenger", f"version {champion.version}, the champion, was scored on other test rows or by another metric"
+    else:
+        best = float(champion.tags["trainpipe.score"])
+        wins = value < best if lower_is_better else value > best
+        alias = "champion" if wins else "challenger"
+        why = f"{metric} {value:.4g} {'beats' if wins else 'does not beat'} version {champion.version}'s {best:.4g}"
+        record["champion_score"] = best
+    client.set_registered_model_alias(name, alias, version)
+    return {**record, "alias": alias, "reason": why}

@@ -172,10 +172,12 @@ class PipelineRun:
         for i in range(0, len(batch), 1000): self.client.log_batch(self.run_id, metrics=batch[i:i + 1000])  # MLflow's batch limit
 
     def log_stage(self, stage_dir: Path):
-        "Log what a finished stage left: `metrics.json` as metrics, `history.json` as per-epoch metrics, PNG files as plots, `dataset.json` as the input dataset."
+        "Log what a finished stage left: `metrics.json` as metrics, `tags.json` as tags, `history.json` as per-epoch metrics, PNG files as plots, HTML files as reports, `dataset.json` as the input dataset."
         if (stage_dir/"metrics.json").exists(): self.log_metrics(read_json(stage_dir/"metrics.json"))
+        for k, v in (read_json(stage_dir/"tags.json") if (stage_dir/"tags.json").exists() else {}).items(): self.set_tag(k, str(v))
         if (stage_dir/"history.json").exists(): self.log_history(read_json(stage_dir/"history.json"))
         for png in sorted(stage_dir.glob("*.png")): self.log_artifact(png, "plots")
+        for page in sorted(stage_dir.glob("*.html")): self.log_artifact(page, "reports")
         if (stage_dir/"dataset.json").exists(): self.log_dataset(read_json(stage_dir/"dataset.json"))
 
     def set_tag(self, key: str, value: str): self.client.set_tag(self.run_id, key, value)
