@@ -127,6 +127,8 @@ class TuneConfig:
     def __post_init__(self):
         if self.trials < 1 or self.timeout < 0: raise TrainpipeError("config key 'tune.trials' must be at least 1 and 'tune.timeout' at least 0")
         if self.folds < 2: raise TrainpipeError(f"config key 'tune.folds' must be at least 2, got {self.folds}")
+        if self.direction not in ("auto", "maximize", "minimize"):
+            raise TrainpipeError(f"config key 'tune.direction' must be auto, maximize or minimize, got '{self.direction}'")
 
 @dataclass(frozen=True)
 class StageSpec:

@@ -101,6 +101,11 @@ def check_config(cfg: Config,
         if sp.folds: fold_indices(parts["train"], d.target, task, sp.folds, sp.random_state, sp.stratify, sp.group_column if sp.method == "group" else "")
         if "features" in names: check_features(cfg.features, data.table.drop(columns=[d.target]))
     task = task or (d.task if d.task != "auto" else None)
+    if "tune" in names:
+        from trainpipe.tune import SAMPLERS, check_space, scorer
+        check_space(cfg.tune.space)
+        choose(SAMPLERS, cfg.tune.sampler, "tune.sampler")
+        if task: scorer(cfg.tune.metric, task)
     if "train" in names:
         if task:
             model = make_model(cfg.model.name, task, cfg.model.params)
