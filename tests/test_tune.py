@@ -18,7 +18,7 @@ ARGS = ["configs/tune.yaml", "-p", f"tune.trials={TRIALS}", "-p", "pipeline.stag
 
 def finished_trials(db) -> list:
     study = optuna.load_study(study_name="tune", storage=f"sqlite:///{db}")
-    return [t for t in study.get_trials(deepcopy=False) if t.state.is_finished() and not t.user_attrs.get("interrupted")]
+    return [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
 
 
 def ended(db) -> int:

@@ -16,8 +16,8 @@ from .core import TrainpipeError
 from .evaluate import CLASSIFICATION_METRICS, LOWER_IS_BETTER, PROBABILITY_METRICS, REGRESSION_METRICS
 
 # %% auto #0
-__all__ = ['STATUS', 'SAMPLERS', 'check_space', 'suggest', 'cv_splits', 'scorer', 'cross_validate', 'PruneHook', 'objective',
-           'TrialLogger', 'open_study', 'trials_done']
+__all__ = ['SAMPLERS', 'STATUS', 'check_space', 'suggest', 'cv_splits', 'scorer', 'cross_validate', 'PruneHook', 'objective',
+           'open_study', 'TrialWriter', 'TrialRecorder']
 
 # %% ../nbs/35_tune.ipynb #5efc8766
 _KINDS = ("int", "float", "choice")
@@ -140,37 +140,6 @@ def objective(space: dict, name: str, params: dict, task: str, # the space, the 
     return run
 
 # %% ../nbs/35_tune.ipynb #b0063999
-STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}  # a trial's state -> its MLflow run's status
-
-class TrialLogger:
-    "An Optuna callback recording each finished trial as an MLflow run nested under `parent_run_id`, in the background."
-    def __init__(self, tracking_uri: str, parent_run_id: str, metric: str):
-        from mlflow import MlflowClient
-        self.client, self.parent, self.metric = MlflowClient(tracking_uri), parent_run_id, metric
-        self.experiment = self.client.get_run(parent_run_id).info.experiment_id
-        self.writer, self.pending = ThreadPoolExecutor(1, thread_name_prefix="trial-logger"), []
-
-    def __call__(self, study, trial): self.pending.append(self.writer.submit(self._log, trial))
-
-    def _log(self, trial):
-        from mlflow.entities import Metric, Param
-        start, end = (int(t.timestamp() * 1000) for t in (trial.datetime_start, trial.datetime_complete))
-        run = self.client.create_run(self.experiment, start_time=start, run_name=f"trial {trial.number}",
-                                     tags={"mlflow.parentRunId": self.parent, "trainpipe.trial": str(trial.number),
-                                           "trainpipe.trial_state": trial.state.name.lower()})
-        folds = trial.user_attrs.get("fold_scores", [])
-        metrics = [Metric(f"cv_{self.metric}", v, end, i) for i, v in enumerate(folds)]  # one step per fold
-        if folds: metrics += [Metric(f"cv_{self.metric}_std", float(np.std(folds)), end, 0)]
-        if trial.value is not None: metrics += [Metric(f"cv_{self.metric}_mean", trial.value, end, 0)]
-        self.client.log_batch(run.info.run_id, metrics=metrics, params=[Param(k, str(v)) for k, v in trial.params.items()])
-        self.client.set_terminated(run.info.run_id, STATUS[trial.state.name], end_time=end)
-
-    def close(self):
-        "Wait until every trial is recorded."
-        for job in self.pending: job.result()
-        self.writer.shutdown()
-
-# %% ../nbs/35_tune.ipynb #87eabc5b
 SAMPLERS = {"tpe": lambda space, seed: _optuna().samplers.TPESampler(seed=seed),
             "random": lambda space, seed: _optuna().samplers.RandomSampler(seed=seed),
             "grid": lambda space, seed: _optuna().samplers.GridSampler(_grid(space), seed=seed)}
@@ -185,23 +154,76 @@ def _grid(space: dict) -> dict:
     grid = {}
     for key, spec in space.items():
         if isinstance(spec, list) or "choice" in spec: grid[key] = spec if isinstance(spec, list) else spec["choice"]
-        elif spec.get("step"): grid[key] = np.arange(spec.get("int", spec.get("float"))[0], spec.get("int", spec.get("float"))[1] + spec["step"] / 2, spec["step"]).tolist()
+        elif spec.get("step"):
+            low, high = spec.get("int", spec.get("float"))
+            grid[key] = np.arange(low, high + spec["step"] / 2, spec["step"]).tolist()
         else: raise _space_error(key, "is a range without a step, which tune.sampler grid cannot enumerate; list its values or give a step")
     return grid
 
 def open_study(path, direction: str, sampler: str, space: dict, seed: int, prune: bool):
-    "The study stored at `path`, created or reopened; trials a dead kernel left running are marked failed."
+    "The study kept at `path` (created if new), and an in-memory copy of it to search with."
     from trainpipe.core import choose
     optuna = _optuna()
     make = choose(SAMPLERS, sampler, "tune.sampler")
+    kept = optuna.create_study(storage=f"sqlite:///{path}", study_name="tune", direction=direction, load_if_exists=True)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if prune else optuna.pruners.NopPruner()
-    study = optuna.create_study(storage=f"sqlite:///{path}", study_name="tune", direction=direction, sampler=make(space, seed),
-                                pruner=pruner, load_if_exists=True)
-    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
-        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-    return study
+    study = optuna.create_study(direction=direction, sampler=make(space, seed), pruner=pruner)
+    study.add_trials(kept.get_trials(deepcopy=False, states=tuple(s for s in optuna.trial.TrialState if s.is_finished())))
+    return study, kept
 
-def trials_done(study) -> int:
-    "Trials that ended (complete, pruned or failed), leaving out those cut short by a dead kernel."
-    return sum(t.state.is_finished() and not t.user_attrs.get("interrupted") for t in study.get_trials(deepcopy=False))
+# %% ../nbs/35_tune.ipynb #ed153666
+STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}  # a trial's state -> its MLflow run's status
+
+class TrialWriter:
+    "Writes finished trials to the kept study and, given a parent run, as MLflow runs nested under it."
+    def __init__(self, db: str, tracking_uri: str | None = None, parent_run_id: str | None = None, metric: str = ""):
+        optuna = _optuna()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.kept = optuna.load_study(study_name="tune", storage=f"sqlite:///{db}")
+        self.parent, self.metric, self.client = parent_run_id, metric, None
+        if parent_run_id:
+            from mlflow import MlflowClient
+            self.client = MlflowClient(tracking_uri)
+            self.experiment = self.client.get_run(parent_run_id).info.experiment_id
+
+    def write(self, trial):
+        self.kept.add_trial(trial)
+        if self.client: self._log(trial)
+
+    def _log(self, trial):
+        from mlflow.entities import Metric, Param
+        start, end = (int(t.timestamp() * 1000) for t in (trial.datetime_start, trial.datetime_complete))
+        run = self.client.create_run(self.experiment, start_time=start, run_name=f"trial {trial.number}",
+                                     tags={"mlflow.parentRunId": self.parent, "trainpipe.trial": str(trial.number),
+                                           "trainpipe.trial_state": trial.state.name.lower()})
+        folds = trial.user_attrs.get("fold_scores", [])
+        metrics = [Metric(f"cv_{self.metric}", v, end, i) for i, v in enumerate(folds)]  # one step per fold
+        if folds: metrics += [Metric(f"cv_{self.metric}_std", float(np.std(folds)), end, 0)]
+        if trial.value is not None: metrics += [Metric(f"cv_{self.metric}_mean", trial.value, end, 0)]
+        self.client.log_batch(run.info.run_id, metrics=metrics, params=[Param(k, str(v)) for k, v in trial.params.items()])
+        self.client.set_terminated(run.info.run_id, STATUS[trial.state.name], end_time=end)
+
+def _write_trials(trials, *writer_args):
+    "The recorder process: write each trial that arrives on `trials`, until None does."
+    writer = TrialWriter(*writer_args)
+    while (trial := trials.get()) is not None: writer.write(trial)
+
+class TrialRecorder:
+    "An Optuna callback handing each finished trial to a `TrialWriter` in a process of its own."
+    def __init__(self, db, tracking_uri: str | None = None, parent_run_id: str | None = None, metric: str = ""):
+        import multiprocessing
+
+        from trainpipe.tune import _write_trials  # the package's: the new interpreter finds it by name, which a notebook's lacks
+        spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: forking a kernel's threads is unsafe
+        self.db, self.trials = db, spawn.Queue()
+        self.process = spawn.Process(target=_write_trials, args=(self.trials, str(db), tracking_uri, parent_run_id, metric), daemon=True)
+        self.process.start()
+
+    def __call__(self, study, trial): self.trials.put(trial)
+
+    def close(self):
+        "Wait until every finished trial is written."
+        self.trials.put(None)
+        self.process.join()
+        if self.process.exitcode:
+            raise TrainpipeError(f"the process writing the trials to {self.db} and MLflow failed (exit status {self.process.exitcode}); see the stage's log")
