@@ -12,7 +12,7 @@ import pandas as pd
 from .core import atomic_path
 
 # %% auto #0
-__all__ = ['BASE_TRUSTED_TYPES', 'save_frame', 'load_frame', 'save_object', 'load_object', 'save_figure']
+__all__ = ['BASE_TRUSTED_TYPES', 'save_frame', 'load_frame', 'save_object', 'load_object', 'save_figure', 'show_figure']
 
 # %% ../nbs/02_store.ipynb #2c190658
 def save_frame(df: pd.DataFrame, path: str | Path):
@@ -41,3 +41,11 @@ def load_object(path: str | Path, trusted: tuple[str, ...] = (), # types to allo
 def save_figure(fig, path: str | Path, dpi: int = 110):
     "Save a matplotlib figure as PNG, atomically."
     with atomic_path(path) as tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+
+def show_figure(fig, path: str | Path):
+    "Save `fig` as PNG at `path`, close it, and show the saved image: drawing is the slow part, and the notebook and its report then show the same picture."
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+    save_figure(fig, path)
+    plt.close(fig)
+    display(Image(filename=str(path)))

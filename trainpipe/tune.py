@@ -5,19 +5,18 @@
 # %% ../nbs/35_tune.ipynb #e3be973a
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import pandas as pd
-from sklearn.base import clone
 
 from .core import TrainpipeError
-from .evaluate import CLASSIFICATION_METRICS, LOWER_IS_BETTER, PROBABILITY_METRICS, REGRESSION_METRICS
+
+if TYPE_CHECKING: import pandas as pd  # the trial writer's process imports this module: it loads only what writing needs
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'STATUS', 'check_space', 'suggest', 'cv_splits', 'scorer', 'cross_validate', 'PruneHook', 'objective',
-           'open_study', 'TrialWriter', 'TrialRecorder']
+           'keep_study', 'open_study', 'TrialWriter', 'TrialRecorder']
 
 # %% ../nbs/35_tune.ipynb #5efc8766
 _KINDS = ("int", "float", "choice")
@@ -86,6 +85,7 @@ def cv_splits(y: pd.Series, task: str, folds: int, seed: int = 42, # the trainin
 
 def scorer(metric: str, task: str) -> tuple[str, Callable, bool]:
     "The metric's name (the task's default if empty), a function of (model, X, y) measuring it, and whether lower is better."
+    from trainpipe.evaluate import CLASSIFICATION_METRICS, LOWER_IS_BETTER, PROBABILITY_METRICS, REGRESSION_METRICS
     metric = metric or ("accuracy" if task == "classification" else "rmse")
     plain = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
     lower = metric.endswith(LOWER_IS_BETTER)
@@ -98,6 +98,7 @@ def scorer(metric: str, task: str) -> tuple[str, Callable, bool]:
 def cross_validate(model, X: pd.DataFrame, y: pd.Series, splits: list, measure: Callable, # an unfitted model, the rows, the folds, a scorer
                   ) -> list[float]:
     "The score of a fresh copy of `model` on each fold's validation rows, fitted on the fold's other rows."
+    from sklearn.base import clone
     scores = []
     for fit, val in splits:
         fitted = clone(model).fit(X.iloc[fit], y.iloc[fit])
@@ -160,26 +161,30 @@ def _grid(space: dict) -> dict:
         else: raise _space_error(key, "is a range without a step, which tune.sampler grid cannot enumerate; list its values or give a step")
     return grid
 
+def keep_study(path, direction: str):
+    "The study kept at `path`, created if new."
+    optuna = _optuna()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(storage=f"sqlite:///{path}", study_name="tune", direction=direction, load_if_exists=True)
+
 def open_study(path, direction: str, sampler: str, space: dict, seed: int, prune: bool):
-    "The study kept at `path` (created if new), and an in-memory copy of it to search with."
+    "An in-memory study to search with, holding the trials that the study kept at `path` finished, if it exists."
     from trainpipe.core import choose
     optuna = _optuna()
     make = choose(SAMPLERS, sampler, "tune.sampler")
-    kept = optuna.create_study(storage=f"sqlite:///{path}", study_name="tune", direction=direction, load_if_exists=True)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if prune else optuna.pruners.NopPruner()
     study = optuna.create_study(direction=direction, sampler=make(space, seed), pruner=pruner)
-    study.add_trials(kept.get_trials(deepcopy=False, states=tuple(s for s in optuna.trial.TrialState if s.is_finished())))
-    return study, kept
+    if Path(path).exists():  # a new study's database is created by the writer's process, off the search's clock
+        study.add_trials(keep_study(path, direction).get_trials(deepcopy=False, states=tuple(s for s in optuna.trial.TrialState if s.is_finished())))
+    return study
 
 # %% ../nbs/35_tune.ipynb #ed153666
 STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}  # a trial's state -> its MLflow run's status
 
 class TrialWriter:
     "Writes finished trials to the kept study and, given a parent run, as MLflow runs nested under it."
-    def __init__(self, db: str, tracking_uri: str | None = None, parent_run_id: str | None = None, metric: str = ""):
-        optuna = _optuna()
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.kept = optuna.load_study(study_name="tune", storage=f"sqlite:///{db}")
+    def __init__(self, db: str, direction: str, tracking_uri: str | None = None, parent_run_id: str | None = None, metric: str = ""):
+        self.kept = keep_study(db, direction)
         self.parent, self.metric, self.client = parent_run_id, metric, None
         if parent_run_id:
             from mlflow import MlflowClient
@@ -205,18 +210,20 @@ class TrialWriter:
 
 def _write_trials(trials, *writer_args):
     "The recorder process: write each trial that arrives on `trials`, until None does."
+    import os
     writer = TrialWriter(*writer_args)
     while (trial := trials.get()) is not None: writer.write(trial)
+    os._exit(0)  # every write is committed; tearing down MLflow and SQLAlchemy would only keep the stage waiting (0.6 s)
 
 class TrialRecorder:
     "An Optuna callback handing each finished trial to a `TrialWriter` in a process of its own."
-    def __init__(self, db, tracking_uri: str | None = None, parent_run_id: str | None = None, metric: str = ""):
+    def __init__(self, db, direction: str, tracking_uri: str | None = None, parent_run_id: str | None = None, metric: str = ""):
         import multiprocessing
 
         from trainpipe.tune import _write_trials  # the package's: the new interpreter finds it by name, which a notebook's lacks
         spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: forking a kernel's threads is unsafe
         self.db, self.trials = db, spawn.Queue()
-        self.process = spawn.Process(target=_write_trials, args=(self.trials, str(db), tracking_uri, parent_run_id, metric), daemon=True)
+        self.process = spawn.Process(target=_write_trials, args=(self.trials, str(db), direction, tracking_uri, parent_run_id, metric), daemon=True)
         self.process.start()
 
     def __call__(self, study, trial): self.trials.put(trial)
