@@ -55,8 +55,10 @@ notebooks: setup
 nbtest: setup
 	$(BIN)/nbdev_test --n_workers 2
 
+# Two workers: most tests wait on kernels and subprocesses, so two files at a time keep two cores busy (11 min, not 13).
+PYTEST_WORKERS ?= 2
 pytest: setup
-	$(BIN)/pytest tests/
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile tests/
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py

@@ -16,6 +16,15 @@ PROJECT = Path(__file__).resolve().parent.parent
 TRAINPIPE = Path(sys.executable).parent/"trainpipe"  # the console script settings.ini declares
 
 
+SLOW_FIRST = ["test_text_images.py", "test_neural.py", "test_sweep.py", "test_promotion.py", "test_tune.py", "test_concurrency.py"]
+
+
+def pytest_collection_modifyitems(items):
+    "Start the slowest files first, so that with two workers (`make test`) the last file to finish is a short one."
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: the other files keep their order
+
+
 @pytest.fixture(scope="session")
 def project() -> Path:
     return PROJECT

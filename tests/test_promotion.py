@@ -34,23 +34,26 @@ def test_the_gate_stops_a_weak_model_and_a_better_one_becomes_champion(tmp_path,
     assert first["model_uri"] == f"models:/penguins-species/{version.version}"
     assert client.get_run(first["mlflow_run_id"]).data.tags["alias"] == "champion"
 
-    other = run(store, tmp_path, "model.name=extra_trees")  # same test rows: compared with the champion
-    assert other.returncode == 0, other.stderr
-    second = last_json(other.stdout)
+    again = trainpipe("run", "configs/default.yaml", "-p", GATE, "--force-stage", "register", "--json", "--tracking-uri", store,
+                      "--runs-dir", tmp_path/"runs")  # the same model registered again: it ties, so it does not take the title
+    assert again.returncode == 0, again.stderr
+    second = last_json(again.stdout)
     promotion = json.loads((Path(second["run_dir"])/"register"/"promotion.json").read_text())
     assert promotion["champion_version"] == version.version and promotion["metric"] == "test_accuracy"
-    wins = promotion["score"] > promotion["champion_score"]
-    assert promotion["alias"] == ("champion" if wins else "challenger")
-    holder = client.get_model_version_by_alias("penguins-species", promotion["alias"])
-    assert holder.version == promotion["version"] and holder.tags["trainpipe.test_fingerprint"] == version.tags["trainpipe.test_fingerprint"]
+    assert promotion["score"] == promotion["champion_score"] and promotion["alias"] == "challenger"
+    assert "does not beat" in promotion["reason"]
+    holder = client.get_model_version_by_alias("penguins-species", "challenger")
+    assert holder.version == promotion["version"] != version.version
+    assert client.get_model_version_by_alias("penguins-species", "champion").version == version.version
+    assert holder.tags["trainpipe.test_fingerprint"] == version.tags["trainpipe.test_fingerprint"]
 
     # the evaluation's HTML report: code hidden, plots embedded, logged, and found by `trainpipe report`
-    found = trainpipe("report", second["run_id"], "--runs-dir", tmp_path/"runs")
+    found = trainpipe("report", first["run_id"], "--runs-dir", tmp_path/"runs")
     assert found.returncode == 0, found.stderr
     page = Path(found.stdout.strip()).read_text()
     assert page.lstrip().lower().startswith("<!doctype html") and "data:image/png;base64" in page
     assert "load_object(" not in page  # the code cells' inputs are not shown
-    assert "reports/report.html" in {a.path for a in client.list_artifacts(second["mlflow_run_id"], "reports")}
+    assert "reports/report.html" in {a.path for a in client.list_artifacts(first["mlflow_run_id"], "reports")}
 
     # the leaderboard: the three runs, best first, the weak one last
     board = trainpipe("runs", "--experiment", "penguins", "--tracking-uri", store)

@@ -5,13 +5,15 @@ import signal
 import sqlite3
 import subprocess
 import time
+from pathlib import Path
 
 import optuna
+import pytest
 from mlflow import MlflowClient
 
 from conftest import PROJECT, TRAINPIPE, last_json, trainpipe
 
-TRIALS = 8
+TRIALS = 20  # enough that the kill lands mid-study: the writer process starts a few seconds in and catches up in bursts
 ARGS = ["configs/tune.yaml", "-p", f"tune.trials={TRIALS}", "-p", "pipeline.stages={data: {}, features: {after: data}, "
         "tune: {after: features}, train: {after: [features, tune]}, evaluate: {after: train}}"]
 
@@ -78,3 +80,17 @@ def test_a_bad_search_space_is_rejected_before_anything_runs(tmp_path, store):
     assert proc.stderr.strip() == ("trainpipe: error: config key 'tune.space.features.numeric' cannot be tuned: the tune stage "
                                    "searches model.name and model.params.*; sweep other keys with trainpipe sweep")
     assert not (tmp_path/"runs").exists()
+
+
+def test_split_folds_cross_validate_the_model_with_a_nested_run_per_fold(tmp_path, store):
+    proc = trainpipe("run", "configs/default.yaml", "-p", "split.folds=3", "-p", "pipeline.stages=[data, features, train]", "--json",
+                     "--tracking-uri", store, "--runs-dir", tmp_path/"runs")
+    assert proc.returncode == 0, proc.stderr
+    result = last_json(proc.stdout)
+    cv = json.loads((Path(result["run_dir"])/"train"/"cv.json").read_text())
+    assert cv["metric"] == "accuracy" and len(cv["scores"]) == 3
+    client = MlflowClient(store)
+    run = client.get_run(result["mlflow_run_id"])
+    assert run.data.metrics["cv_accuracy_mean"] == pytest.approx(sum(cv["scores"]) / 3)
+    folds = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")
+    assert sorted((int(f.data.tags["trainpipe.fold"]), f.data.metrics["cv_accuracy"]) for f in folds) == list(enumerate(cv["scores"]))

@@ -188,7 +188,7 @@ def run_table(tracking_uri: str, experiment: str | None = None, # the store, and
         raise TrainpipeError(f"experiment '{experiment}' is not in {tracking_uri}; it has: {', '.join(sorted(experiments.values())) or 'none'}")
     ids = [i for i, n in experiments.items() if not experiment or n == experiment]
     found = client.search_runs(ids, max_results=5000) if ids else []
-    points = [{"metrics": r.data.metrics, "run": r} for r in found if r.data.tags.get("sweep") != "true" and "trainpipe.trial" not in r.data.tags]
+    points = [{"metrics": r.data.metrics, "run": r} for r in found if r.data.tags.get("sweep") != "true" and not {"trainpipe.trial", "trainpipe.fold"} & set(r.data.tags)]
     metric, ranked = rank(points, sort)
     return metric, [{"run_id": p["run"].info.run_id, "experiment": experiments[p["run"].info.experiment_id],
                      "config": p["run"].data.tags.get("config", p["run"].info.run_name), "model": p["run"].data.params.get("model.name", ""),

@@ -80,6 +80,7 @@ def find_stages(cfg: Config, nbs: Path) -> list[Stage]:
 def check_config(cfg: Config,
                  stages: set[str] | None = None, # the stages that will run; every stage of the graph by default
                  task: str | None = None, # the task, when the data stage is not among them and its output knows it
+                 data_outputs: Path | None = None, # the cached data stage's outputs, when the data stage is not among them
                 ) -> str | None:
     "Reject a bad choice, data source, schema, split or model in `cfg` with one clear sentence; the task, if it was found."
     from trainpipe.data import fold_indices, ingest, split_table
@@ -100,6 +101,11 @@ def check_config(cfg: Config,
                             sp.time_column, sp.validation_size, sp.column)
         if sp.folds: fold_indices(parts["train"], d.target, task, sp.folds, sp.random_state, sp.stratify, sp.group_column if sp.method == "group" else "")
         if "features" in names: check_features(cfg.features, data.table.drop(columns=[d.target]))
+    elif data_outputs:  # the data comes from the cache: what it says, and its training rows for the features check
+        task = task or read_json(data_outputs/"summary.json")["task"]
+        if "features" in names:
+            from trainpipe.store import load_frame
+            check_features(cfg.features, load_frame(data_outputs/"train.parquet").drop(columns=[d.target], errors="ignore"))
     task = task or (d.task if d.task != "auto" else None)
     if "tune" in names:
         from trainpipe.tune import SAMPLERS, check_space, scorer
@@ -287,7 +293,8 @@ def run_pipeline(cfg: Config,
                       [s.notebook for s in stages if s.name in expected])
     try:
         for stage in [s for s in stages if s.name in expected][:cfg.pipeline.warm]: pool.warm(stage.name, stage.notebook)
-        if expected: check_config(cfg, expected, _cached_task(status.get("data", ([], None))[1]))
+        data_entry = status.get("data", ([], None))[1]
+        if expected: check_config(cfg, expected, data_outputs=data_entry/"outputs" if data_entry else None)
         git, run = git_info(project), None
         deferred = track and defer_tracking and not expected and not run_id
         if track and run_id: run = PipelineRun.reopen(tracking_uri, run_id)
@@ -334,11 +341,6 @@ def _cache_status(stages: list[Stage], values: dict, cache: StageCache, tracking
             report.append((stage.name, [], entry))
         else: report.append((stage.name, stale_reasons(parts, cache.latest_parts(stage.name)), None))
     return report
-
-def _cached_task(data_entry: Path | None) -> str | None:
-    "The task the cached data stage found (`summary.json`), if there is such an entry."
-    summary = data_entry/"outputs"/"summary.json" if data_entry else None
-    return read_json(summary).get("task") if summary and summary.is_file() else None
 
 def pipeline_status(cfg: Config, project: Path | None = None, runs_dir: Path | None = None,
                     tracking_uri: str | None = None, track: bool = True, # as given to `run_pipeline`

@@ -162,6 +162,16 @@ class PipelineRun:
                 if attempt == 2: raise
                 time.sleep(0.5 * (attempt + 1))
 
+    def log_folds(self, cv: dict):
+        "One run nested under this one per cross-validation fold (`{'metric': 'accuracy', 'scores': [...]}`), with its score."
+        import time
+        from mlflow.entities import Metric
+        now, experiment = int(time.time() * 1000), self.client.get_run(self.run_id).info.experiment_id
+        for i, value in enumerate(cv["scores"]):
+            fold = self.client.create_run(experiment, run_name=f"fold {i}", tags={"mlflow.parentRunId": self.run_id, "trainpipe.fold": str(i)})
+            self.client.log_batch(fold.info.run_id, metrics=[Metric(f"cv_{cv['metric']}", float(value), now, 0)])
+            self.client.set_terminated(fold.info.run_id)
+
     def log_history(self, records: list[dict]):
         "Log per-epoch records (`{'epoch': 0, 'train_loss': ...}`) as metrics with `step` = epoch: a learning curve."
         import time
@@ -172,10 +182,11 @@ class PipelineRun:
         for i in range(0, len(batch), 1000): self.client.log_batch(self.run_id, metrics=batch[i:i + 1000])  # MLflow's batch limit
 
     def log_stage(self, stage_dir: Path):
-        "Log what a finished stage left: `metrics.json` as metrics, `tags.json` as tags, `history.json` as per-epoch metrics, PNG files as plots, HTML files as reports, `dataset.json` as the input dataset."
+        "Log what a finished stage left: `metrics.json` as metrics, `tags.json` as tags, `history.json` as per-epoch metrics, `cv.json` as a nested run per fold, PNG files as plots, HTML files as reports, `dataset.json` as the input dataset."
         if (stage_dir/"metrics.json").exists(): self.log_metrics(read_json(stage_dir/"metrics.json"))
         for k, v in (read_json(stage_dir/"tags.json") if (stage_dir/"tags.json").exists() else {}).items(): self.set_tag(k, str(v))
         if (stage_dir/"history.json").exists(): self.log_history(read_json(stage_dir/"history.json"))
+        if (stage_dir/"cv.json").exists(): self.log_folds(read_json(stage_dir/"cv.json"))
         for png in sorted(stage_dir.glob("*.png")): self.log_artifact(png, "plots")
         for page in sorted(stage_dir.glob("*.html")): self.log_artifact(page, "reports")
         if (stage_dir/"dataset.json").exists(): self.log_dataset(read_json(stage_dir/"dataset.json"))

@@ -219,8 +219,6 @@ class TrialRecorder:
     "An Optuna callback handing each finished trial to a `TrialWriter` in a process of its own."
     def __init__(self, db, direction: str, tracking_uri: str | None = None, parent_run_id: str | None = None, metric: str = ""):
         import multiprocessing
-
-        from trainpipe.tune import _write_trials  # the package's: the new interpreter finds it by name, which a notebook's lacks
         spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: forking a kernel's threads is unsafe
         self.db, self.trials = db, spawn.Queue()
         self.process = spawn.Process(target=_write_trials, args=(self.trials, str(db), direction, tracking_uri, parent_run_id, metric), daemon=True)
