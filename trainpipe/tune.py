@@ -96,13 +96,16 @@ def scorer(metric: str, task: str) -> tuple[str, Callable, bool]:
     raise TrainpipeError(f"config key 'tune.metric' is '{metric}', which is not a {task} metric; use one of: {', '.join(known)}")
 
 def cross_validate(model, X: pd.DataFrame, y: pd.Series, splits: list, measure: Callable, # an unfitted model, the rows, the folds, a scorer
+                   runtime: Callable = lambda fold: {}, # settings for fold's copy that are not learned (a network's hooks)
+                   after_fold: Callable = lambda fold, scores: None, # called with each fold's number and the scores so far
                   ) -> list[float]:
     "The score of a fresh copy of `model` on each fold's validation rows, fitted on the fold's other rows."
     from sklearn.base import clone
     scores = []
-    for fit, val in splits:
-        fitted = clone(model).fit(X.iloc[fit], y.iloc[fit])
+    for fold, (fit, val) in enumerate(splits):
+        fitted = clone(model).set_params(**runtime(fold)).fit(X.iloc[fit], y.iloc[fit])  # set after cloning: clone deep-copies params
         scores.append(measure(fitted, X.iloc[val], y.iloc[val]))
+        after_fold(fold, scores)
     return scores
 
 # %% ../nbs/35_tune.ipynb #c7be738c
@@ -129,18 +132,16 @@ def objective(space: dict, name: str, params: dict, task: str, # the space, the 
         picked, chosen = suggest(trial, space, name, params)
         model = make_model(picked, task, chosen)
         neural = "hooks" in model.get_params(deep=False)  # a trainpipe network: it reports its epochs itself
-        scores = []
-        for fold, (fit, val) in enumerate(splits):
-            if neural: model.set_params(hooks=(PruneHook(trial, fold, model.epochs, minimize),))
-            scores += cross_validate(model, X, y, [(fit, val)], measure)
-            trial.set_user_attr("fold_scores", scores)
-            if not neural:
-                trial.report(float(np.mean(scores)), fold)
-                if trial.should_prune(): raise optuna.TrialPruned(f"pruned after fold {fold + 1}")
-        return float(np.mean(scores))
+        def runtime(fold): return {"hooks": (PruneHook(trial, fold, model.epochs, minimize),)} if neural else {}
+        def after_fold(fold, scores):
+            trial.set_user_attr("fold_scores", list(scores))
+            if neural: return
+            trial.report(float(np.mean(scores)), fold)
+            if trial.should_prune(): raise optuna.TrialPruned(f"pruned after fold {fold + 1}")
+        return float(np.mean(cross_validate(model, X, y, splits, measure, runtime, after_fold)))
     return run
 
-# %% ../nbs/35_tune.ipynb #b0063999
+# %% ../nbs/35_tune.ipynb #56a11ee6
 SAMPLERS = {"tpe": lambda space, seed: _optuna().samplers.TPESampler(seed=seed),
             "random": lambda space, seed: _optuna().samplers.RandomSampler(seed=seed),
             "grid": lambda space, seed: _optuna().samplers.GridSampler(_grid(space), seed=seed)}
