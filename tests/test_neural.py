@@ -12,6 +12,8 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
+from trainpipe.pipeline import stop_orphan_kernels
+
 from conftest import PROJECT, TRAINPIPE, last_json, trainpipe
 
 # all epochs (no early stopping), so an interrupted run has many left to resume
@@ -67,6 +69,7 @@ def test_sigkill_mid_training_then_resume_ends_with_the_uninterrupted_weights(tm
         time.sleep(0.01)
     os.killpg(runner.pid, signal.SIGKILL)
     runner.wait()
+    stop_orphan_kernels(runner.pid)  # its kernels too, as if the machine went down (a kernel outlives its runner by up to a second)
     run_dir = next(runs.glob("*/31_train.ipynb")).parent
     done = torch.load(run_dir/".checkpoints"/"train"/"checkpoint.pt", weights_only=True)["epoch"]
     assert 1 <= done < 24 and not (run_dir/"train"/"model.skops").exists()

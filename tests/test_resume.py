@@ -10,6 +10,8 @@ import pytest
 
 from mlflow import MlflowClient
 
+from trainpipe.pipeline import stop_orphan_kernels
+
 from conftest import PROJECT, TRAINPIPE, last_json, trainpipe
 
 ARGS = ["configs/default.yaml", "-p", "pipeline.stages=[data, features, train, evaluate]"]
@@ -40,6 +42,7 @@ def test_sigkill_mid_stage_then_resume_matches_an_uninterrupted_run(tmp_path, st
         time.sleep(0.05)
     os.killpg(runner.pid, signal.SIGKILL)
     runner.wait()
+    stop_orphan_kernels(runner.pid)  # its kernels too, as if the machine went down (a kernel outlives its runner by up to a second)
     run_dir = next(runs.glob("*/31_train.ipynb")).parent
     assert json.loads((run_dir/"run.json").read_text())["status"] == "RUNNING"  # killed before it could say otherwise
     assert not (run_dir/"train"/"model.skops").exists()

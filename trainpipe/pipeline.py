@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -26,7 +27,7 @@ from .tracking import PipelineRun, defer_run, git_info, record_all_pending, reso
 # %% auto #0
 __all__ = ['RUN_VALUES', 'REPORTED', 'NOT_COMPARED', 'stage_notebook', 'notebook_parameters', 'Stage', 'find_stages',
            'check_config', 'select_stages', 'render_report', 'RunResult', 'run_pipeline', 'pipeline_status',
-           'unfinished_run', 'resume_pipeline', 'reproduce_run', 'upstream_run']
+           'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run', 'upstream_run']
 
 # %% ../nbs/60_pipeline.ipynb #0d2148d2
 def stage_notebook(nbs: Path, stage: str) -> Path:
@@ -251,7 +252,7 @@ def _write_record(result: RunResult, config_name: str, started: str, git: dict, 
                 "git": git, "libraries": library_versions(), "data": file_inputs(stage_parameters(cfg)),
                 "metrics": result.metrics, "model_uri": result.model_uri, "cached": result.cached, "error": result.error,
                 "mlflow_run_id": result.mlflow_run_id, "stages": result.timeline, "not_promoted": result.not_promoted,
-                "report": str(result.report) if result.report else None},
+                "report": str(result.report) if result.report else None, "runner_pid": os.getpid()},
                result.run_dir/"run.json")
 
 def _cached_tags(result: RunResult, stages: list[Stage]) -> dict[str, str]:
@@ -351,13 +352,28 @@ def pipeline_status(cfg: Config, project: Path | None = None, runs_dir: Path | N
     uri = resolve_tracking_uri(tracking_uri, project) if track else None
     return [(name, reasons) for name, reasons, _ in _cache_status(find_stages(cfg, project/"nbs"), stage_parameters(cfg), cache, uri)]
 
-# %% ../nbs/60_pipeline.ipynb #82e79d29
+# %% ../nbs/60_pipeline.ipynb #21119f85
 def unfinished_run(runs_dir: Path) -> str:
     "The id of the latest run in `runs_dir` that did not finish, whether it failed or was killed."
     records = [read_json(p) for p in Path(runs_dir).glob("*/run.json")]
     unfinished = [r for r in records if r["status"] != "FINISHED"]
     if not unfinished: raise TrainpipeError(f"no unfinished run in {runs_dir} to resume; start one with trainpipe run CONFIG")
     return max(unfinished, key=lambda r: r["started"])["run_id"]
+
+def stop_orphan_kernels(runner_pid: int | None) -> int:
+    "Kill the kernels that the runner `runner_pid` started and left behind when it died; how many there were."
+    import psutil
+    if not runner_pid: return 0
+    orphans = []
+    for p in psutil.process_iter():
+        try:  # a kernel names its runner in JPY_PARENT_PID; once the runner is dead it has another parent
+            if p.environ().get("JPY_PARENT_PID") == str(runner_pid) and p.ppid() != runner_pid: orphans.append(p)
+        except (psutil.Error, OSError): continue  # gone, or not ours to read
+    for p in orphans:
+        try: p.kill()
+        except psutil.Error: pass
+    psutil.wait_procs(orphans, timeout=10)
+    return len(orphans)
 
 def _record(runs_dir: Path, run_id: str, project: Path) -> tuple[dict, Config]:
     "A run's record and its resolved config."
@@ -374,6 +390,7 @@ def resume_pipeline(run_id: str | None = None, # the run to continue; the latest
     run_id = run_id or unfinished_run(runs_dir)
     record, cfg = _record(runs_dir, run_id, project)
     if record["status"] == "FINISHED": raise TrainpipeError(f"run {run_id} has finished; to run it again, use trainpipe reproduce {run_id}")
+    stop_orphan_kernels(record.get("runner_pid"))  # a kernel outliving its runner could still write into the run folder
     return run_pipeline(cfg, record["config"], project, runs_dir, tracking_uri, on_stage=on_stage, run_id=run_id)
 
 # %% ../nbs/60_pipeline.ipynb #64be9b3c
