@@ -191,6 +191,17 @@ class TrialWriter:
             from mlflow import MlflowClient
             self.client = MlflowClient(tracking_uri)
             self.experiment = self.client.get_run(parent_run_id).info.experiment_id
+            self._catch_up()
+
+    def _catch_up(self):
+        "Log the kept trials a killed writer had not logged; a run it left half-written is deleted and logged again."
+        logged = set()
+        for r in self.client.search_runs([self.experiment], f"tags.mlflow.parentRunId = '{self.parent}'", max_results=5000):
+            if "trainpipe.trial" not in r.data.tags: continue
+            if r.info.status == "RUNNING": self.client.delete_run(r.info.run_id)
+            else: logged.add(int(r.data.tags["trainpipe.trial"]))
+        for t in self.kept.get_trials(deepcopy=False):
+            if t.state.is_finished() and t.number not in logged: self._log(t)
 
     def write(self, trial):
         self.kept.add_trial(trial)
