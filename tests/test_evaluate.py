@@ -36,7 +36,9 @@ def test_classification_metrics_interval_plots_and_per_class_table(store, tmp_pa
     assert 0 <= metrics["test_brier"] < 0.05 and metrics["test_pr_auc"] > 0.95
     assert metrics["fit_gap"] == metrics["train_accuracy"] - metrics["test_accuracy"]
     assert run.data.tags["overfitting"] == "false"  # a gap of at most 0.1, the default threshold
-    assert {f"plots/{n}.png" for n in ("confusion_matrix", "roc_pr_curves", "calibration", "permutation_importance")} <= plots
+    assert {f"plots/{n}.png" for n in ("confusion_matrix", "roc_pr_curves", "calibration", "permutation_importance", "learning_curve")} <= plots
+    curve = json.loads((run_dir/"evaluate"/"learning_curve.json").read_text())
+    assert curve["rows"][-1] == metrics["data_train_rows"] and curve["test_accuracy"][-1] == metrics["test_accuracy"]
     per_class = json.loads((run_dir/"evaluate"/"per_class.json").read_text())
     assert set(per_class) == {"Adelie", "Chinstrap", "Gentoo"}
     assert all(set(row) == {"precision", "recall", "f1-score", "support"} for row in per_class.values())
@@ -46,7 +48,8 @@ def test_classification_metrics_interval_plots_and_per_class_table(store, tmp_pa
 
 
 def test_regression_metrics_plots_and_overfitting_flag(store, tmp_path):
-    result, run, plots = evaluate("regression", store, tmp_path, "evaluate.overfit_threshold=0", "evaluate.bootstrap=0")
+    result, run, plots = evaluate("regression", store, tmp_path, "evaluate.overfit_threshold=0", "evaluate.bootstrap=0",
+                                  "evaluate.learning_curve=0")
     metrics, run_dir = run.data.metrics, Path(result["run_dir"])
     assert {"test_rmse", "test_mae", "test_r2", "test_mape", "test_median_ae", "train_r2", "fit_gap"} <= set(metrics)
     assert not {k for k in metrics if "_ci_" in k}  # evaluate.bootstrap=0: no interval
@@ -54,7 +57,7 @@ def test_regression_metrics_plots_and_overfitting_flag(store, tmp_path):
     assert metrics["fit_gap"] == metrics["train_r2"] - metrics["test_r2"] > 0  # ridge fits its training rows a little better
     assert run.data.tags["overfitting"] == "true"  # any gap is over a threshold of 0
     assert {f"plots/{n}.png" for n in ("residuals", "predicted_vs_actual", "permutation_importance")} <= plots
-    assert not {"plots/roc_pr_curves.png", "plots/calibration.png"} & plots
+    assert not {"plots/roc_pr_curves.png", "plots/calibration.png", "plots/learning_curve.png"} & plots  # curve turned off
     assert not (run_dir/"evaluate"/"per_class.json").exists()
     images, printed = shown(run_dir)
     assert images >= 3 and "WARNING: the model may be overfitting: its r2 is" in printed

@@ -105,11 +105,12 @@ class EvaluateConfig:
     gate: dict = field(default_factory=dict)  # metric -> condition (`test_accuracy: ">= 0.9"`); a model failing one is not registered
     overfit_threshold: float = 0.1  # a training score better than the test score by more than this flags the run as overfitting
     bootstrap: int = 1000  # resamples of the test rows for the headline metric's 95% confidence interval; 0 for none
+    learning_curve: int = 4  # training-set sizes the model is refitted on for the learning curve; 0 for none
 
     def __post_init__(self):
         for metric, text in self.gate.items(): parse_condition(metric, text)
-        if self.overfit_threshold < 0 or self.bootstrap < 0:
-            raise TrainpipeError("config keys 'evaluate.overfit_threshold' and 'evaluate.bootstrap' cannot be negative")
+        if self.overfit_threshold < 0 or self.bootstrap < 0 or self.learning_curve < 0:
+            raise TrainpipeError("config keys 'evaluate.overfit_threshold', 'evaluate.bootstrap' and 'evaluate.learning_curve' cannot be negative")
 
 @dataclass
 class TuneConfig:

@@ -21,8 +21,8 @@ from sklearn.metrics import (ConfusionMatrixDisplay, accuracy_score, auc, averag
 __all__ = ['CLASSIFICATION_METRICS', 'PROBABILITY_METRICS', 'REGRESSION_METRICS', 'BOOTSTRAP_METRICS', 'HEADLINE', 'GAP_SCORES',
            'PLOTS', 'PROBABILITY_PLOTS', 'IMPORTANCE_MAX_FEATURES', 'LOWER_IS_BETTER', 'score', 'per_class_report',
            'bootstrap_interval', 'fit_gap', 'confusion_matrix_plot', 'residuals_plot', 'predicted_vs_actual_plot',
-           'roc_pr_plot', 'calibration_plot', 'feature_importance', 'permutation_importance_plot', 'compare_runs',
-           'comparison_plot']
+           'learning_curve', 'learning_curve_plot', 'roc_pr_plot', 'calibration_plot', 'feature_importance',
+           'permutation_importance_plot', 'compare_runs', 'comparison_plot']
 
 # %% ../nbs/40_evaluate.ipynb #f330be25
 def _onehot(y, classes) -> np.ndarray:
@@ -134,6 +134,30 @@ PLOTS = {"classification": {"confusion_matrix": confusion_matrix_plot},
          "regression": {"residuals": residuals_plot, "predicted_vs_actual": predicted_vs_actual_plot}}
 
 # %% ../nbs/40_evaluate.ipynb #f5aacb68
+def learning_curve(model, X_train, y_train, X_test, y_test, task: str, # the fitted model, its training and test rows
+                   sizes: int = 4, seed: int = 0, # the number of training-set sizes, the last being all the rows
+                  ) -> pd.DataFrame:
+    "Training and test score (accuracy or R²) of `model` refitted on growing random shares of the training rows."
+    from sklearn.base import clone
+    name, f = GAP_SCORES[task]
+    order, rows = np.random.default_rng(seed).permutation(len(X_train)), []
+    for n in np.unique(np.linspace(len(X_train) / sizes, len(X_train), sizes).astype(int)):
+        X, y = X_train.iloc[order[:n]], y_train.iloc[order[:n]]
+        if task == "classification" and y.nunique() < 2: continue  # too few rows to hold two classes
+        fitted = model if n == len(X_train) else clone(model).fit(X, y)
+        rows.append({"rows": n, f"train_{name}": float(f(y, fitted.predict(X))), f"test_{name}": float(f(y_test, fitted.predict(X_test)))})
+    return pd.DataFrame(rows)
+
+def learning_curve_plot(table: pd.DataFrame, # `learning_curve`'s table
+                       ):
+    "The training and test scores against the number of training rows."
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for column in table.columns[1:]: ax.plot(table["rows"], table[column], marker="o", label=column.split("_")[0])
+    ax.set(xlabel="training rows", ylabel=table.columns[1].split("_", 1)[1], title="Learning curve")
+    ax.legend()
+    return fig
+
+# %% ../nbs/40_evaluate.ipynb #90b2e242
 def _one_vs_rest(y, classes):
     "The column and the 0/1 truth of each class to draw: the positive class alone when there are two."
     truth = _onehot(y, classes)
