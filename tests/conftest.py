@@ -4,9 +4,12 @@ import json
 import os
 import shutil
 import socket
+import signal
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -89,3 +92,49 @@ def mlflow_server(command: str, *args, cwd: Path, timeout: float = 120):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(url: str, body=None, content_type: str = "application/json", headers: dict | None = None, method: str | None = None):
+    "Status, headers and body (JSON when it parses) of one HTTP request."
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={**({"Content-Type": content_type} if data is not None else {}), **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r: status, head, raw = r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e: status, head, raw = e.code, e.headers, e.read()
+    try: return status, head, json.loads(raw)
+    except ValueError: return status, head, raw.decode()
+
+
+@contextlib.contextmanager
+def server(command: list[str], env: dict, ready: str | None = "/ready", timeout: float = 120):
+    "A server process on a free loopback port, waited for (`ready` 200, or any answer when None); its URL and process."
+    port, log = free_port(), tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty server never blocks on it
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # mlflow models serve runs `uvicorn` from PATH
+    proc = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", str(port)], env={**os.environ, "PATH": path, **env}, cwd=PROJECT,
+                            stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc.log = lambda: (log.seek(0), log.read())[1]
+    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}{ready or '/health'}", timeout=2): break
+            except urllib.error.HTTPError:
+                if ready is None: break
+            except OSError: pass
+            assert proc.poll() is None, f"{command[0]} exited: {proc.log()}"
+            assert time.monotonic() < deadline, f"{' '.join(command)} was not ready in {timeout:g} s"
+            time.sleep(0.2)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try: proc.wait(timeout=30)
+            except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL)
+        log.close()

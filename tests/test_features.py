@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from conftest import last_json, trainpipe
+from conftest import TRAINPIPE, call, last_json, server, trainpipe
 
 GOOD = ["works perfectly and arrived quickly", "excellent quality, would buy this again", "great value, my family loves it",
         "sturdy, well made and easy to clean"]
@@ -70,6 +70,18 @@ def test_the_registered_model_predicts_from_raw_strings_in_a_fresh_process(text_
                            + script, str(local), json.dumps(rows)], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == ["yes", "no"]
+
+
+def test_trainpipe_serve_answers_from_raw_text_and_timestamps(text_run):
+    "The text model served over REST: the timestamp as ISO text and the review as words, checked against the signature."
+    result, uri, _ = text_run
+    rows = [{"placed": "2025-03-02T10:00:00", "amount": 20.0, "channel": "web", "review": "it broke, a waste of money"},
+            {"placed": "2025-03-02T11:00:00", "amount": 80, "channel": "shop", "review": "excellent, works perfectly"}]
+    with server([str(TRAINPIPE), "serve", "--model", "models:/returns@champion"], {"MLFLOW_TRACKING_URI": uri}) as (url, _):
+        status, _, answer = call(f"{url}/predict", json.dumps(rows))
+        assert status == 200 and answer["predictions"] == ["yes", "no"], answer
+        status, _, answer = call(f"{url}/invocations", json.dumps({"dataframe_records": [{**rows[0], "review": 42}]}))
+        assert status == 422 and "column 'review' takes text" in answer["message"]
 
 
 def test_sequence_features_are_token_ids_with_a_training_vocabulary(text_run):

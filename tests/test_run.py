@@ -41,7 +41,7 @@ def test_summary_says_where_everything_is(default_run):
     assert f"run {result['run_id']} FINISHED" in out
     assert "test_accuracy" in out
     assert f"mlflow ui --backend-store-uri {uri}" in out
-    assert f"mlflow.pyfunc.load_model('{result['model_uri']}')" in out
+    assert f"serve --model {result['model_uri']} --tracking-uri {uri}" in out
     assert "10_data.ipynb" in out and "50_register.ipynb" in out
     for stage in ("data", "features", "train", "evaluate", "register"):
         assert re.search(rf"{stage}\s+done in", proc.stderr)

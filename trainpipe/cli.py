@@ -15,7 +15,7 @@ from .core import TrainpipeError, find_project_dir, read_json
 
 # %% auto #0
 __all__ = ['NOT_PROMOTED', 'COMMANDS', 'make_parser', 'summary', 'run_command', 'status_command', 'sweep_command', 'run_table',
-           'runs_command', 'report_command', 'reproduce_command', 'main']
+           'runs_command', 'report_command', 'reproduce_command', 'serve_command', 'predict_command', 'main']
 
 # %% ../nbs/70_cli.ipynb #b530ebe1
 def make_parser() -> argparse.ArgumentParser:
@@ -66,6 +66,29 @@ def make_parser() -> argparse.ArgumentParser:
     again.add_argument("run_id", metavar="RUN_ID", help="the run to reproduce: a folder name in runs/")
     again.add_argument("--tracking-uri", help="MLflow tracking URI for the new run")
     again.add_argument("--runs-dir", help="folder of the run folders (default: runs/ in the project)")
+    serve = commands.add_parser("serve", help="serve a registered model over REST (MLflow's scoring protocol, micro-batched)",
+                                description="Serve a model with FastAPI and uvicorn: POST /invocations and /predict; GET /health, /ready, /metadata, /metrics.")
+    serve.add_argument("--model", metavar="URI", help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model or a folder "
+                       "(default: models:/<register.model_name of configs/default.yaml>@champion)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes, each with the model loaded (default 1)")
+    serve.add_argument("--max-batch", type=int, default=64, metavar="ROWS", help="rows joined into one model call, at most (default 64)")
+    serve.add_argument("--max-wait-ms", type=float, default=0.0, metavar="MS",
+                       help="how long a batch waits for more requests (default 0: take what is waiting)")
+    serve.add_argument("--max-body-mb", type=float, default=10.0, metavar="MB", help="larger request bodies get 413 (default 10)")
+    serve.add_argument("--api-key-env", default="TRAINPIPE_API_KEY", metavar="NAME",
+                       help="environment variable holding the API key every route but /health then requires (default TRAINPIPE_API_KEY; unset: no key)")
+    serve.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow browser calls from this origin (repeatable; default none)")
+    serve.add_argument("--reload-alias", type=float, default=0.0, metavar="SECONDS",
+                       help="check the alias this often and swap in a new version without dropping requests (default 0: never)")
+    serve.add_argument("--tracking-uri", help="MLflow tracking URI of the registry (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the project)")
+    predict = commands.add_parser("predict", help="score a CSV or Parquet file with a model, in chunks, into a new file")
+    predict.add_argument("--model", metavar="URI", help="as for serve (default: the default config's champion)")
+    predict.add_argument("--input", required=True, metavar="FILE", help="rows to score: .csv or .parquet")
+    predict.add_argument("--output", required=True, metavar="FILE", help="where to write the rows with their predictions: .csv or .parquet")
+    predict.add_argument("--chunk-size", type=int, default=50_000, metavar="ROWS", help="rows read and scored at a time (default 50,000)")
+    predict.add_argument("--tracking-uri", help="MLflow tracking URI of the registry")
     return parser
 
 # %% ../nbs/70_cli.ipynb #008bec5e
@@ -101,8 +124,8 @@ def summary(result) -> str:
     if result.not_promoted: lines.append(f"gate       not passed, so not registered: {'; '.join(result.not_promoted)}")
     if result.model_uri:
         lines.append(f"model      {result.model_uri}")
-        lines.append(f"           MLFLOW_TRACKING_URI={_short_uri(result.tracking_uri or '')} {_short(sys.executable)} -c \"import mlflow; "
-                     f"m = mlflow.pyfunc.load_model('{result.model_uri}')\"")
+        store = f" --tracking-uri {_short_uri(result.tracking_uri)}" if result.tracking_uri else ""
+        lines.append(f"serve      {_short(Path(sys.executable).parent/'trainpipe')} serve --model {result.model_uri}{store}")
     return "\n".join(lines)
 
 # %% ../nbs/70_cli.ipynb #7520a1ee
@@ -234,11 +257,39 @@ def reproduce_command(args) -> int:
     print(f"run {result.run_id} reproduces {args.run_id}: {same} of {len(rows)} metrics identical")
     return 0 if same == len(rows) else 1
 
-# %% ../nbs/70_cli.ipynb #e53fe6d2
-COMMANDS = {"run": run_command, "status": status_command, "sweep": sweep_command, "runs": runs_command, "report": report_command,
-            "reproduce": reproduce_command}
+# %% ../nbs/70_cli.ipynb #d239aae4
+def _model_uri(args) -> tuple[str, str]:
+    "The model URI and tracking URI that `args` name, with the project's defaults."
+    from trainpipe.tracking import resolve_tracking_uri
+    project = find_project_dir()
+    uri = args.model
+    if not uri:
+        from trainpipe.config import load_config
+        uri = f"models:/{load_config(project/'configs'/'default.yaml', [], project=project).register.model_name}@champion"
+    return uri, resolve_tracking_uri(args.tracking_uri, project)
+
+def serve_command(args) -> int:
+    "Serve a model until interrupted."
+    from trainpipe.serve import ServeSettings, serve
+    uri, tracking_uri = _model_uri(args)
+    serve(ServeSettings(uri, args.host, args.port, args.workers, args.max_batch, args.max_wait_ms, args.max_body_mb,
+                        args.api_key_env, args.cors_origin, args.reload_alias, tracking_uri))
+    return 0
+
+def predict_command(args) -> int:
+    "Score a file with a model."
+    from trainpipe.batch import predict_file
+    uri, tracking_uri = _model_uri(args)
+    done = predict_file(uri, Path(args.input), Path(args.output), args.chunk_size, tracking_uri, progress=sys.stderr.isatty())
+    version = f" (version {done['version']})" if done["version"] else ""
+    print(f"scored {done['rows']:,} rows in {done['chunks']} chunk(s) with {uri}{version} in {done['seconds']:.1f} s: {_short(done['output'])}")
+    return 0
 
 # %% ../nbs/70_cli.ipynb #be38b64f
+COMMANDS = {"run": run_command, "status": status_command, "sweep": sweep_command, "runs": runs_command, "report": report_command,
+            "reproduce": reproduce_command, "serve": serve_command, "predict": predict_command}
+
+# %% ../nbs/70_cli.ipynb #8218e760
 def main(argv: list[str] | None = None) -> int:
     "Run the `trainpipe` command line."
     args = make_parser().parse_args(argv)

@@ -90,6 +90,7 @@ class ModelConfig:
 class RegisterConfig:
     "Where the fitted pipeline goes in the MLflow Model Registry."
     model_name: str = "trainpipe-model"
+    smoke_test: bool = True  # serve the registered model on a loopback port and check it answers as the fitted pipeline does
 
 _CONDITION = re.compile(r"^\s*(>=|<=|>|<|==)\s*(-?[0-9.]+(?:e-?[0-9]+)?)\s*$")
 

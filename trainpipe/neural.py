@@ -388,6 +388,7 @@ def _fit(est: TorchEstimator, X, y, n_outputs: int):
         est.module_.load_state_dict(state["module"]); opt.load_state_dict(state["optimizer"]); scaler.load_state_dict(state["scaler"])
         if sched: sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
+        if state.get("cuda_rng") and device.startswith("cuda"): torch.cuda.set_rng_state_all(state["cuda_rng"])  # dropout on a GPU draws from these
         est.history_, best, start = state["history"], state["best"], state["epoch"] + 1
     Xt, yt = X[train], y[train]
     if device != "cpu" and not est.num_workers: Xt, yt = Xt.to(device), yt.to(device)  # one copy up front, none per batch
@@ -422,7 +423,8 @@ def _fit(est: TorchEstimator, X, y, n_outputs: int):
         if folder:
             _save_checkpoint({"key": key, "epoch": epoch, "module": est.module_.state_dict(), "optimizer": opt.state_dict(),
                               "scheduler": sched.state_dict() if sched else None, "scaler": scaler.state_dict(),
-                              "rng": torch.get_rng_state(), "history": est.history_, "best": best}, folder)
+                              "rng": torch.get_rng_state(), "cuda_rng": torch.cuda.get_rng_state_all() if device.startswith("cuda") else None,
+                              "history": est.history_, "best": best}, folder)
         _call(est.hooks, "on_epoch_end", est, epoch, record)
     if est.patience is not None and best["weights"] is not None: est.module_.load_state_dict(best["weights"])
     est.module_.eval()

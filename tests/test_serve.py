@@ -1,0 +1,248 @@
+"""`trainpipe serve` and `trainpipe predict` for real: uvicorn on 127.0.0.1 ephemeral ports, `mlflow models serve` beside it
+for parity, a registered model from a real pipeline run in a real sqlite store."""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from conftest import PROJECT, TRAINPIPE, call, last_json, server, trainpipe
+
+MODEL = "models:/penguins-species@champion"
+COLUMNS = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"]
+
+
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory, migrated_db):
+    "The default pipeline run once (no evaluate stage) into a store of its own; its tracking URI and run folder."
+    tmp = tmp_path_factory.mktemp("serve")
+    (tmp/"mlflow.db").write_bytes(migrated_db.read_bytes())
+    uri = f"sqlite:///{tmp/'mlflow.db'}"
+    proc = trainpipe("run", "configs/default.yaml", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs",
+                     "-p", "pipeline.stages=[data, features, train, register]")
+    assert proc.returncode == 0, proc.stderr
+    result = last_json(proc.stdout)
+    smoke = json.loads((Path(result["run_dir"])/"register"/"smoke_test.json").read_text())
+    assert smoke["equal"] and smoke["url"].startswith("http://127.0.0.1:")  # the deploy check served it on loopback
+    return uri, tmp
+
+
+def trainpipe_serve(store: str, *args: str, env: dict | None = None, **kw):
+    return server([str(TRAINPIPE), "serve", "--model", MODEL, *args], {"MLFLOW_TRACKING_URI": store, **(env or {})}, **kw)
+
+
+def penguins(n: int | None = None) -> pd.DataFrame:
+    rows = pd.read_csv(PROJECT/"data"/"penguins.csv").drop(columns=["species"]).dropna()
+    return rows.head(n) if n else rows
+
+
+def split_body(rows: pd.DataFrame) -> str:
+    return json.dumps({"dataframe_split": rows[COLUMNS].to_dict(orient="split", index=False)})
+
+
+def test_same_answers_as_mlflow_models_serve_and_the_routes(registered):
+    store, _ = registered
+    rows = penguins(6)
+    bodies = [("application/json", split_body(rows)),
+              ("application/json", json.dumps({"dataframe_records": rows.to_dict(orient="records")})),
+              ("application/json", json.dumps({"instances": rows.head(2).to_dict(orient="records")})),
+              ("application/json", json.dumps({"inputs": rows.head(3).to_dict(orient="list")})),
+              ("text/csv", rows.to_csv(index=False)),
+              ("application/json", split_body(rows.assign(sex=None).head(2)))]  # a missing value, as null
+    with server([str(Path(sys.executable).parent/"mlflow"), "models", "serve", "-m", MODEL, "--env-manager", "local"],
+                {"MLFLOW_TRACKING_URI": store}, ready="/ping") as (mlflow_url, _):
+        theirs = [call(f"{mlflow_url}/invocations", body, kind) for kind, body in bodies]
+    with trainpipe_serve(store) as (url, _):
+        ours = [call(f"{url}/invocations", body, kind) for kind, body in bodies]
+        assert all(status == 200 for status, _, _ in theirs), theirs
+        assert [answer for _, _, answer in ours] == [answer for _, _, answer in theirs]
+        assert ours[0][2]["predictions"][0].keys() == {"label", "probability_Adelie", "probability_Chinstrap", "probability_Gentoo"}
+
+        status, _, friendly = call(f"{url}/predict", json.dumps(rows.head(2).to_dict(orient="records")))
+        assert status == 200 and friendly["predictions"] == [p["label"] for p in ours[0][2]["predictions"][:2]]
+        assert friendly["model"] == {"name": "penguins-species", "version": "1", "run_id": friendly["model"]["run_id"]}
+        assert abs(sum(friendly["probabilities"][0].values()) - 1) < 1e-9
+        assert call(f"{url}/health")[:1] == (200,) and call(f"{url}/ready")[2] == {"ready": True, "version": "1"}
+        status, _, meta = call(f"{url}/metadata")
+        assert meta["name"] == "penguins-species" and meta["version"] == "1" and meta["trained_at"]
+        assert [c["name"] for c in meta["signature"]["inputs"]] == COLUMNS and "test_accuracy" not in meta["metrics"]  # no evaluate stage ran
+        status, head, text = call(f"{url}/metrics")
+        assert status == 200 and head["Content-Type"].startswith("text/plain")
+        assert 'trainpipe_requests_total{route="/invocations",status="200"} 6.0' in text
+        assert "trainpipe_request_seconds_bucket" in text and "trainpipe_batch_rows_count" in text
+
+
+BAD = [  # (what is wrong, body, content type, expected status, a phrase the message must hold)
+    ("malformed JSON", '{"dataframe_split": ', "application/json", 400, "not valid JSON"),
+    ("a JSON list", "[1, 2]", "application/json", 400, "must be an object"),
+    ("no format key", '{"rows": []}', "application/json", 400, "exactly one of"),
+    ("two format keys", '{"inputs": {}, "instances": []}', "application/json", 400, "exactly one of"),
+    ("a missing column", json.dumps({"dataframe_records": [{c: 1 for c in COLUMNS[:-1]}]}), "application/json", 422, "column 'year' is missing"),
+    ("an extra column", None, "application/json", 422, "column 'wingspan' is not one the model takes"),
+    ("text in a number column", None, "application/json", 422, "column 'bill_length_mm' takes numbers"),
+    ("null in a whole-number column", None, "application/json", 422, "column 'year' takes whole numbers"),
+    ("a short row", '{"dataframe_split": {"columns": %s, "data": [["Dream", 1.0]]}}' % json.dumps(COLUMNS), "application/json", 400, "must be a list of 7 values"),
+    ("no rows", '{"dataframe_records": []}', "application/json", 400, "holds no rows"),
+    ("plain text", "hello", "text/plain", 415, "not read here"),
+    ("latin-1 charset", None, "application/json; charset=latin-1", 415, "UTF-8"),
+    ("CSV that is not UTF-8", b"island,bill\n\xff\xfe\n", "text/csv", 400, "not CSV"),
+    ("a body over the limit", None, "application/json", 413, "over this server's limit"),
+    ("a value the model cannot take (Infinity)", None, "application/json", 500, "the model failed on this request"),
+]
+
+
+def bad_body(what: str, body):
+    row = penguins(1).iloc[0].to_dict()
+    if what == "an extra column": return json.dumps({"dataframe_records": [{**row, "wingspan": 1.0}]})
+    if what == "text in a number column": return json.dumps({"dataframe_records": [{**row, "bill_length_mm": "long"}]})
+    if what == "null in a whole-number column": return json.dumps({"dataframe_records": [{**row, "year": None}]})
+    if what == "latin-1 charset": return split_body(penguins(1))
+    if what == "a body over the limit": return split_body(penguins().sample(3000, replace=True, random_state=0))
+    if what == "a value the model cannot take (Infinity)": return split_body(penguins(1)).replace("39.1", "Infinity")
+    return body
+
+
+def test_bad_requests_get_their_status_and_the_server_goes_on(registered):
+    store, _ = registered
+    good = split_body(penguins(2))
+    with trainpipe_serve(store, "--max-body-mb", "0.05") as (url, proc):
+        expected = call(f"{url}/invocations", good)[2]
+        for what, body, kind, status, phrase in BAD:
+            got, head, answer = call(f"{url}/invocations", bad_body(what, body), kind)
+            assert (got, phrase in answer.get("message", "")) == (status, True), (what, got, answer)
+            assert answer["request_id"] == head["X-Request-ID"]
+            assert call(f"{url}/health")[0] == 200 and call(f"{url}/invocations", good)[2] == expected, f"after {what}"
+        assert call(f"{url}/invocations", method="GET")[0] == 405
+        assert call(f"{url}/nowhere")[0] == 404
+        status, _, answer = call(f"{url}/predict", '{"records": [{"island": "Dream"}]}')
+        assert status == 422 and "is missing" in answer["message"]
+        metrics = call(f"{url}/metrics")[2]
+        assert 'trainpipe_errors_total{status="422"} 5.0' in metrics and 'trainpipe_errors_total{status="500"} 1.0' in metrics
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log = proc.log()
+    failed = [line for line in log.splitlines() if "failed in the model" in line]
+    assert len(failed) == 1 and failed[0].split("request ")[1].split()[0]  # the 500's request id is in the log
+
+
+def test_api_key_guards_every_route_but_health(registered):
+    store, _ = registered
+    good = split_body(penguins(1))
+    with trainpipe_serve(store, "--api-key-env", "PENGUIN_KEY", env={"PENGUIN_KEY": "s3cret-key"}, ready="/health") as (url, proc):
+        assert call(f"{url}/health")[0] == 200
+        for route in ("/ready", "/metadata", "/metrics"): assert call(f"{url}{route}")[0] == 401, route
+        status, _, answer = call(f"{url}/invocations", good)
+        assert status == 401 and "API key" in answer["message"]
+        assert call(f"{url}/invocations", good, headers={"Authorization": "Bearer wrong"})[0] == 401
+        deadline = time.monotonic() + 60
+        while call(f"{url}/ready", headers={"X-API-Key": "s3cret-key"})[0] != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert call(f"{url}/invocations", good, headers={"Authorization": "Bearer s3cret-key"})[0] == 200
+        assert call(f"{url}/invocations", good, headers={"X-API-Key": "s3cret-key"})[0] == 200
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        assert "s3cret-key" not in proc.log()
+    with trainpipe_serve(store) as (url, _):  # no key set: no key wanted
+        assert call(f"{url}/invocations", good)[0] == 200
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(registered):
+    store, _ = registered
+    rows = penguins(48)
+    with trainpipe_serve(store) as (url, _):
+        whole = call(f"{url}/invocations", split_body(rows))[2]["predictions"]
+        with ThreadPoolExecutor(24) as pool:
+            single = list(pool.map(lambda i: call(f"{url}/invocations", split_body(rows.iloc[[i]]))[2]["predictions"], range(len(rows))))
+        assert [s[0] for s in single] == whole
+        metrics = call(f"{url}/metrics")[2]
+        calls = float(next(l for l in metrics.splitlines() if l.startswith("trainpipe_batch_requests_count")).split()[-1])
+        assert calls < len(rows) + 1  # fewer model calls than requests: some were joined
+
+
+def test_graceful_shutdown_answers_the_requests_in_flight(registered):
+    store, _ = registered
+    big = split_body(penguins().sample(30_000, replace=True, random_state=1))  # about half a second of model time each
+    with trainpipe_serve(store) as (url, proc):
+        with ThreadPoolExecutor(6) as pool:
+            futures = [pool.submit(call, f"{url}/invocations", big) for _ in range(6)]
+            time.sleep(1.0)  # sent, and being answered one after another
+            os.killpg(proc.pid, signal.SIGTERM)
+            answers = [f.result() for f in futures]
+        assert [status for status, _, _ in answers] == [200] * 6
+        assert all(len(a["predictions"]) == 30_000 for _, _, a in answers)
+        assert proc.wait(timeout=60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it has drained
+        with pytest.raises(OSError): urllib.request.urlopen(f"{url}/health", timeout=2)  # and then it is gone
+
+
+def test_reload_alias_swaps_in_the_new_champion_without_dropping_requests(registered):
+    store, _ = registered
+    client = mlflow.MlflowClient(store)
+    first = client.get_model_version_by_alias("penguins-species", "champion")
+    body, statuses, stop = split_body(penguins(3)), [], threading.Event()
+    with trainpipe_serve(store, "--reload-alias", "0.3") as (url, _):
+        def hammer():
+            while not stop.is_set(): statuses.append(call(f"{url}/invocations", body)[0])
+        worker = threading.Thread(target=hammer)
+        worker.start()
+        try:
+            mlflow.set_tracking_uri(store)  # MLflow resolves a logged model's source through the global store
+            second = client.create_model_version("penguins-species", first.source, first.run_id)
+            client.set_registered_model_alias("penguins-species", "champion", second.version)
+            deadline = time.monotonic() + 60
+            while call(f"{url}/metadata")[2]["version"] != str(second.version):
+                assert time.monotonic() < deadline, "the new champion was not swapped in"
+                time.sleep(0.2)
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            worker.join()
+            client.set_registered_model_alias("penguins-species", "champion", first.version)
+    assert len(statuses) > 10 and set(statuses) == {200}
+
+
+def test_a_model_that_cannot_load_leaves_ready_false_with_the_reason(registered):
+    store, _ = registered
+    with server([str(TRAINPIPE), "serve", "--model", "models:/no-such-model@champion"], {"MLFLOW_TRACKING_URI": store}, ready=None) as (url, proc):
+        deadline = time.monotonic() + 60
+        while "still loading" in str(call(f"{url}/ready")[2]):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        status, _, answer = call(f"{url}/ready")
+        assert status == 503 and "cannot load model 'models:/no-such-model@champion'" in answer["message"]
+        assert call(f"{url}/health")[0] == 200 and call(f"{url}/invocations", split_body(penguins(1)))[0] == 503
+        assert proc.poll() is None  # still up, not in a crash loop
+
+
+def test_batch_prediction_in_chunks_with_a_bad_row(registered, tmp_path):
+    store, _ = registered
+    rows = penguins().sample(1000, replace=True, random_state=2).reset_index(drop=True)
+    rows.to_csv(tmp_path/"rows.csv", index=False)
+    env = {"MLFLOW_TRACKING_URI": store}
+    proc = trainpipe("predict", "--model", MODEL, "--input", tmp_path/"rows.csv", "--output", tmp_path/"scored.parquet", "--chunk-size", "300", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "scored 1,000 rows in 4 chunk(s)" in proc.stdout and "(version 1)" in proc.stdout
+    scored = pd.read_parquet(tmp_path/"scored.parquet")
+    mlflow.set_tracking_uri(store)
+    expected = mlflow.pyfunc.load_model(MODEL).predict(rows)
+    assert scored.label.tolist() == expected.label.tolist() and list(scored.columns[:7]) == COLUMNS
+    pd.testing.assert_frame_equal(scored[expected.columns].reset_index(drop=True), expected.reset_index(drop=True))
+
+    bad = rows.astype(object)
+    bad.loc[730, "body_mass_g"] = "heavy"  # in the third chunk
+    bad.to_csv(tmp_path/"bad.csv", index=False)
+    proc = trainpipe("predict", "--model", MODEL, "--input", tmp_path/"bad.csv", "--output", tmp_path/"out.csv", "--chunk-size", "300", env=env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "column 'body_mass_g' takes numbers (double), and data row 731 (counting from 1) holds 'heavy'" in proc.stderr
+    assert not list(tmp_path.glob("*out.csv*"))  # no output, not even a partial one
+
+    proc = trainpipe("predict", "--model", MODEL, "--input", tmp_path/"missing.csv", "--output", tmp_path/"out.csv", env=env)
+    assert proc.returncode == 2 and proc.stderr.strip() == f"trainpipe: error: --input {tmp_path/'missing.csv'} does not exist"
