@@ -55,7 +55,7 @@ def _convert(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
     if kind == "datetime":
         times = pd.to_datetime(values, errors="coerce")
         return times, times.isna().to_numpy() & ~missing
-    return values.astype(object).where(~missing, None), np.zeros(len(values), bool)  # text, and types left to MLflow
+    return values.astype(object).where(~missing, np.nan), np.zeros(len(values), bool)  # text (missing as NaN, as the server has it), and types left to MLflow
 
 def typed_chunk(chunk: pd.DataFrame, columns: list[tuple[str, str]], first_row: int, source: str # where the chunk starts, and the file
                ) -> pd.DataFrame:

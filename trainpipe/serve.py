@@ -221,10 +221,14 @@ class _Job:
     future: asyncio.Future
 
 def _rows_frame(rows: list[list], served: Served):
-    "One DataFrame of `rows`, typed the way MLflow's scoring server types a parsed request."
+    "One DataFrame of `rows`, typed the way MLflow's scoring server types a parsed request, a null text being missing (NaN)."
+    import numpy as np
     from mlflow.utils.proto_json_utils import dataframe_from_parsed_json
-    return dataframe_from_parsed_json({"columns": [n for n, _ in served.columns], "data": rows}, "split",
-                                      served.model.metadata.get_input_schema())
+    frame = dataframe_from_parsed_json({"columns": [n for n, _ in served.columns], "data": rows}, "split",
+                                       served.model.metadata.get_input_schema())
+    for name, kind in served.columns:
+        if kind == "string" and frame[name].dtype == object: frame[name] = frame[name].where(frame[name].notna(), np.nan)
+    return frame
 
 def _slice(predictions, start: int, stop: int):
     "Rows `start:stop` of a model's predictions, whatever their kind."

@@ -1,0 +1,255 @@
+"""`trainpipe serve` against `mlflow models serve` on the same registered model, under the same load.
+
+The default pipeline runs once in a temporary folder and registers `penguins-species` (alias champion) in a sqlite
+store there. Each server then serves `models:/penguins-species@champion` with the same number of workers, one server
+at a time on this machine, and one client process loads it:
+
+  client        aiohttp, one session, a connector of `concurrency` connections, `concurrency` coroutines each
+                sending single-row requests back to back until the point's total is reached
+  requests      POST /invocations, one row of data/penguins.csv (no species) as MLflow's {"dataframe_split": ...}
+                JSON, cycling through the 333 complete rows (--with-missing: all 344, a missing value sent as null)
+  throughput    requests / wall seconds of the point; p50 and p99 are per-request latencies (time.perf_counter)
+  warm-up       every row once, sequentially (these are the reference answers), then 100 requests at the point's
+                concurrency, none of them counted
+
+Every response must be 200 and equal, for its row, to that server's reference answer; trainpipe's reference answers
+must be the same JSON as MLflow's for every row. Otherwise the script says what differed and exits 1.
+Rows with a missing value are left out by default because MLflow's own answer to them depends on the other rows of
+the request: a null alone in a string column is parsed as None, which the model's imputer does not treat as missing,
+while next to a string it becomes NaN and is imputed. A server that joins requests into batches answers such a row
+differently from one request to the next; --with-missing keeps them, to see that.
+The client shares the machine's cores with the server, so neither number is a server's ceiling; only the ratios,
+measured side by side in one run, mean much.
+Goal: at concurrency >= 16, trainpipe >= 4x MLflow's throughput and p99 <= 0.25x MLflow's; at concurrency 1,
+p99 no worse than MLflow's (<= 1.0x).
+Usage: python benchmarks/serve_bench.py [--requests 3000] [--concurrency 1,16,64] [--workers 1] [--only mlflow|trainpipe]
+"""
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+import pandas as pd
+
+PROJECT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MODEL = "models:/penguins-species@champion"
+WARMUP = 100
+
+
+def fail(message: str):
+    print(f"serve bench: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def make_model(work: Path) -> str:
+    "Run the default pipeline into `work`; the tracking URI of the store that holds the registered model."
+    uri = f"sqlite:///{work/'mlflow.db'}"
+    out = subprocess.run([str(BIN/"trainpipe"), "run", "configs/default.yaml", "--json", "--tracking-uri", uri,
+                          "--runs-dir", str(work/"runs")], cwd=PROJECT, capture_output=True, text=True)
+    if out.returncode != 0: fail(f"the default pipeline failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+    return uri
+
+
+def bodies(path: Path = PROJECT/"data/penguins.csv", target: str = "species", missing: bool = False) -> list:
+    "One request body per row (complete rows only, unless `missing`: then nulls): MLflow's dataframe_split JSON, encoded."
+    df = pd.read_csv(path).drop(columns=target)
+    if not missing: df = df.dropna()
+    rows = json.loads(df.to_json(orient="split", index=False))
+    return [json.dumps({"dataframe_split": {"columns": rows["columns"], "data": [row]}}).encode() for row in rows["data"]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    "One model server in its own process group, started ready and killed whole on exit."
+    def __init__(self, name: str, cmd: list, ready: str, env: dict, log: Path, timeout: float):
+        self.name, self.cmd, self.ready, self.env, self.log, self.timeout = name, cmd, ready, env, log, timeout
+
+    def __enter__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.argv = [str(c).format(port=self.port) for c in self.cmd]
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(self.argv, cwd=self.log.parent, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        start = time.perf_counter()
+        while time.perf_counter() - start < self.timeout:
+            if self.proc.poll() is not None: self._fail(f"exited with {self.proc.returncode} before it was ready")
+            try:
+                with urllib.request.urlopen(self.url + self.ready, timeout=2) as r:
+                    if r.status == 200:
+                        self.start_seconds = time.perf_counter() - start
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError): pass
+            time.sleep(0.2)
+        self._fail(f"was not ready ({self.ready} answering 200) after {self.timeout:.0f} s")
+
+    def _fail(self, why: str):
+        self.__exit__()
+        tail = self.log.read_text(errors="replace")[-3000:]
+        fail(f"{self.name} server {why}: {' '.join(self.argv)}\n--- its output, last lines ---\n{tail}")
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+                try: os.killpg(self.proc.pid, sig)
+                except ProcessLookupError: break
+                try:
+                    self.proc.wait(wait)
+                    break
+                except subprocess.TimeoutExpired: pass
+        try: os.killpg(self.proc.pid, signal.SIGKILL)  # workers that outlived their parent
+        except ProcessLookupError: pass
+
+
+async def _post(session, url: str, body: bytes) -> tuple:
+    async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+        return r.status, await r.read()
+
+
+async def references(url: str, data: list) -> list:
+    "Each row's answer, asked one at a time: the server's reference answers, and the first warm-up."
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1), timeout=timeout) as session:
+        answers = []
+        for i, body in enumerate(data):
+            status, answer = await _post(session, url + "/invocations", body)
+            if status != 200: fail(f"row {i} answered {status}: {answer[:500].decode(errors='replace')}\nbody: {body.decode()}")
+            answers.append(answer)
+        return answers
+
+
+async def load(url: str, data: list, expected: list, total: int, concurrency: int) -> dict:
+    "`total` requests from `concurrency` coroutines (after a warm-up): throughput, p50, p99, and what went wrong."
+    timeout = aiohttp.ClientTimeout(total=120)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        endpoint, latencies, problems = url + "/invocations", [], []
+        sent = 0
+
+        async def worker(n: int, record: bool):
+            nonlocal sent
+            while sent < n:
+                i = sent % len(data)
+                sent += 1
+                start = time.perf_counter()
+                try: status, answer = await _post(session, endpoint, data[i])
+                except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+                    problems.append(f"row {i}: {type(e).__name__}: {e}")
+                    continue
+                if record: latencies.append(time.perf_counter() - start)
+                if status != 200: problems.append(f"row {i}: HTTP {status}: {answer[:300].decode(errors='replace')}")
+                elif answer != expected[i] and json.loads(answer) != json.loads(expected[i]):
+                    problems.append(f"row {i}: answered {answer[:300].decode(errors='replace')}, "
+                                    f"earlier {expected[i][:300].decode(errors='replace')}")
+
+        await asyncio.gather(*(worker(WARMUP, False) for _ in range(concurrency)))
+        sent = 0
+        start, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(worker(total, True) for _ in range(concurrency)))
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else [float("nan")] * 99
+    return {"rps": len(latencies) / wall, "p50": statistics.median(latencies) * 1e3 if latencies else float("nan"),
+            "p99": cuts[98] * 1e3, "client_cpu": cpu / wall, "problems": problems}
+
+
+def same_answers(mine: list, theirs: list, data: list):
+    "Fail on the first row whose answers are not the same JSON."
+    for i, (a, b) in enumerate(zip(mine, theirs)):
+        if json.loads(a) != json.loads(b):
+            fail(f"trainpipe and MLflow answer row {i} differently:\n  body:      {data[i].decode()}\n"
+                 f"  trainpipe: {a.decode(errors='replace')}\n  MLflow:    {b.decode(errors='replace')}")
+
+
+def measure(name: str, server: Server, data: list, total: int, levels: list, reference: list | None) -> tuple:
+    "Start the server, get its reference answers (checked against `reference`), and load it at each concurrency."
+    with server:
+        print(f"{name}: ready in {server.start_seconds:.1f} s", file=sys.stderr)
+        answers = asyncio.run(references(server.url, data))
+        if reference is not None: same_answers(answers, reference, data)
+        points = {}
+        for c in levels:
+            p = points[c] = asyncio.run(load(server.url, data, answers, total, c))
+            if p["problems"]:
+                fail(f"{name} at concurrency {c}: {len(p['problems'])} of {total + WARMUP} requests went wrong; the first:\n  "
+                     + "\n  ".join(p["problems"][:5]))
+            print(f"{name}, concurrency {c:>3}: {p['rps']:8.1f} req/s, p50 {p['p50']:7.2f} ms, p99 {p['p99']:7.2f} ms; "
+              f"client {p['client_cpu']:.0%} of a core",
+                  file=sys.stderr)
+    return answers, points
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=3000, help="timed requests per point (default 3000)")
+    parser.add_argument("--concurrency", default="1,16,64", help="comma-separated client concurrencies (default 1,16,64)")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes, the same for both (default 1)")
+    parser.add_argument("--only", choices=["mlflow", "trainpipe"], help="run one server only (no ratios, no cross-check)")
+    parser.add_argument("--tracking-uri", help="use this store's registered model instead of running the pipeline")
+    parser.add_argument("--trainpipe-arg", action="append", default=[], metavar="ARG",
+                        help="extra argument to `trainpipe serve`, e.g. --trainpipe-arg=--max-batch=32 (repeatable)")
+    parser.add_argument("--with-missing", action="store_true", help="also send the 11 rows with a missing value (as null)")
+    parser.add_argument("--start-timeout", type=float, default=180, help="seconds a server may take to be ready")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
+    with tempfile.TemporaryDirectory(prefix="trainpipe-serve-bench-") as tmp:
+        work = Path(tmp)
+        uri = args.tracking_uri or make_model(work)
+        env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        env.pop("TRAINPIPE_API_KEY", None)  # measured without the API key check
+        data = bodies(missing=args.with_missing)
+        servers = {  # name: (key for --only, server)
+            "MLflow": ("mlflow", Server("MLflow", [BIN/"mlflow", "models", "serve", "-m", MODEL, "--env-manager", "local",
+                                                   "--host", "127.0.0.1", "--port", "{port}", "--workers", args.workers],
+                                        "/ping", env, work/"mlflow.log", args.start_timeout)),
+            "trainpipe": ("trainpipe", Server("trainpipe", [BIN/"trainpipe", "serve", "--model", MODEL, "--host", "127.0.0.1",
+                                                            "--port", "{port}", "--workers", args.workers, *args.trainpipe_arg],
+                                              "/ready", env, work/"trainpipe.log", args.start_timeout))}
+        results, reference = {}, None
+        for name, (key, server) in servers.items():
+            if args.only in (None, key):
+                reference, results[name] = measure(name, server, data, args.requests, levels, reference)
+    mine, theirs = results.get("trainpipe"), results.get("MLflow")
+    print(f"serve bench, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"{MODEL}, {args.workers} worker(s) each; {args.requests} single-row requests per point "
+          f"({len(data)} distinct rows) after {WARMUP} warm-up")
+    print(f"{'':<40} {'measured':>17} {'goal':>9}  met")
+    rows = []
+    for c in levels:
+        rows.append((f"concurrency {c}", "", "", None))
+        for name, points in (("MLflow", theirs), ("trainpipe", mine)):
+            if points:
+                p = points[c]
+                rows += [(f"  {name}, req/s", f"{p['rps']:.1f}", "", None),
+                         (f"  {name} p50 / p99, ms", f"{p['p50']:.2f} / {p['p99']:.2f}", "", None)]
+        if mine and theirs:
+            speed, tail = mine[c]["rps"] / theirs[c]["rps"], mine[c]["p99"] / theirs[c]["p99"]
+            speed_goal, tail_goal = (4, 0.25) if c >= 16 else (None, 1.0) if c == 1 else (None, None)
+            rows += [("  throughput, trainpipe / MLflow", f"{speed:.2f}x", f">= {speed_goal}x" if speed_goal else "",
+                      speed >= speed_goal if speed_goal else None),
+                     ("  p99, trainpipe / MLflow", f"{tail:.3f}x", f"<= {tail_goal}x" if tail_goal else "",
+                      tail <= tail_goal if tail_goal else None)]
+    for what, value, goal, met in rows:
+        print(f"{what:<40} {value:>17} {goal:>9}  {'' if met is None else 'yes' if met else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
