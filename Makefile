@@ -58,7 +58,7 @@ nbtest: setup
 # Two workers: most tests wait on kernels and subprocesses, so two files at a time keep two cores busy (11 min, not 13).
 PYTEST_WORKERS ?= 2
 pytest: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile tests/
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 tests/
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py

@@ -19,7 +19,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 TRAINPIPE = Path(sys.executable).parent/"trainpipe"  # the console script settings.ini declares
 
 
-SLOW_FIRST = ["test_text_images.py", "test_neural.py", "test_sweep.py", "test_promotion.py", "test_tune.py", "test_concurrency.py"]
+SLOW_FIRST = ["test_text_images.py", "test_neural.py", "test_sweep.py", "test_promotion.py", "test_serve.py", "test_tune.py", "test_concurrency.py"]
 
 
 def pytest_collection_modifyitems(items):

@@ -39,6 +39,18 @@ def trainpipe_serve(store: str, *args: str, env: dict | None = None, **kw):
     return server([str(TRAINPIPE), "serve", "--model", MODEL, *args], {"MLFLOW_TRACKING_URI": store, **(env or {})}, **kw)
 
 
+@pytest.fixture(scope="module")
+def served(registered):
+    "One `trainpipe serve` of the champion for the tests that leave it running, with a small body limit (50 kB)."
+    with trainpipe_serve(registered[0], "--max-body-mb", "0.05") as (url, proc): yield url, proc
+
+
+def metric(url: str, series: str) -> float:
+    "The value of one Prometheus series on the server's /metrics, 0 if absent."
+    lines = call(f"{url}/metrics")[2].splitlines()
+    return next((float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(series + " ")), 0.0)
+
+
 def penguins(n: int | None = None) -> pd.DataFrame:
     rows = pd.read_csv(PROJECT/"data"/"penguins.csv").drop(columns=["species"]).dropna()
     return rows.head(n) if n else rows
@@ -55,8 +67,8 @@ def split_body(rows: pd.DataFrame) -> str:
     return json.dumps({"dataframe_split": rows[COLUMNS].to_dict(orient="split", index=False)})
 
 
-def test_same_answers_as_mlflow_models_serve_and_the_routes(registered):
-    store, _ = registered
+def test_same_answers_as_mlflow_models_serve_and_the_routes(registered, served):
+    store, (url, _) = registered[0], served
     rows = penguins(6)
     bodies = [("application/json", split_body(rows)),
               ("application/json", json.dumps({"dataframe_records": rows.to_dict(orient="records")})),
@@ -67,24 +79,24 @@ def test_same_answers_as_mlflow_models_serve_and_the_routes(registered):
     with server([str(Path(sys.executable).parent/"mlflow"), "models", "serve", "-m", MODEL, "--env-manager", "local"],
                 {"MLFLOW_TRACKING_URI": store}, ready="/ping") as (mlflow_url, _):
         theirs = [call(f"{mlflow_url}/invocations", body, kind) for kind, body in bodies]
-    with trainpipe_serve(store) as (url, _):
-        ours = [call(f"{url}/invocations", body, kind) for kind, body in bodies]
-        assert all(status == 200 for status, _, _ in theirs), theirs
-        assert [answer for _, _, answer in ours] == [answer for _, _, answer in theirs]
-        assert ours[0][2]["predictions"][0].keys() == {"label", "probability_Adelie", "probability_Chinstrap", "probability_Gentoo"}
+    answered = metric(url, 'trainpipe_requests_total{route="/invocations",status="200"}')
+    ours = [call(f"{url}/invocations", body, kind) for kind, body in bodies]
+    assert all(status == 200 for status, _, _ in theirs), theirs
+    assert [answer for _, _, answer in ours] == [answer for _, _, answer in theirs]
+    assert ours[0][2]["predictions"][0].keys() == {"label", "probability_Adelie", "probability_Chinstrap", "probability_Gentoo"}
 
-        status, _, friendly = call(f"{url}/predict", json.dumps(rows.head(2).to_dict(orient="records")))
-        assert status == 200 and friendly["predictions"] == [p["label"] for p in ours[0][2]["predictions"][:2]]
-        assert friendly["model"] == {"name": "penguins-species", "version": "1", "run_id": friendly["model"]["run_id"]}
-        assert abs(sum(friendly["probabilities"][0].values()) - 1) < 1e-9
-        assert call(f"{url}/health")[:1] == (200,) and call(f"{url}/ready")[2] == {"ready": True, "version": "1"}
-        status, _, meta = call(f"{url}/metadata")
-        assert meta["name"] == "penguins-species" and meta["version"] == "1" and meta["trained_at"]
-        assert [c["name"] for c in meta["signature"]["inputs"]] == COLUMNS and "test_accuracy" not in meta["metrics"]  # no evaluate stage ran
-        status, head, text = call(f"{url}/metrics")
-        assert status == 200 and head["Content-Type"].startswith("text/plain")
-        assert 'trainpipe_requests_total{route="/invocations",status="200"} 6.0' in text
-        assert "trainpipe_request_seconds_bucket" in text and "trainpipe_batch_rows_count" in text
+    status, _, friendly = call(f"{url}/predict", json.dumps(rows.head(2).to_dict(orient="records")))
+    assert status == 200 and friendly["predictions"] == [p["label"] for p in ours[0][2]["predictions"][:2]]
+    assert friendly["model"] == {"name": "penguins-species", "version": "1", "run_id": friendly["model"]["run_id"]}
+    assert abs(sum(friendly["probabilities"][0].values()) - 1) < 1e-9
+    assert call(f"{url}/health")[:1] == (200,) and call(f"{url}/ready")[2] == {"ready": True, "version": "1"}
+    status, _, meta = call(f"{url}/metadata")
+    assert meta["name"] == "penguins-species" and meta["version"] == "1" and meta["trained_at"]
+    assert [c["name"] for c in meta["signature"]["inputs"]] == COLUMNS and "test_accuracy" not in meta["metrics"]  # no evaluate stage ran
+    status, head, text = call(f"{url}/metrics")
+    assert status == 200 and head["Content-Type"].startswith("text/plain")
+    assert metric(url, 'trainpipe_requests_total{route="/invocations",status="200"}') == answered + len(bodies)
+    assert "trainpipe_request_seconds_bucket" in text and "trainpipe_batch_rows_count" in text
 
 
 BAD = [  # (what is wrong, body, content type, expected status, a phrase the message must hold)
@@ -117,25 +129,22 @@ def bad_body(what: str, body):
     return body
 
 
-def test_bad_requests_get_their_status_and_the_server_goes_on(registered):
-    store, _ = registered
-    good = split_body(penguins(2))
-    with trainpipe_serve(store, "--max-body-mb", "0.05") as (url, proc):
-        expected = call(f"{url}/invocations", good)[2]
-        for what, body, kind, status, phrase in BAD:
-            got, head, answer = call(f"{url}/invocations", bad_body(what, body), kind)
-            assert (got, phrase in answer.get("message", "")) == (status, True), (what, got, answer)
-            assert answer["request_id"] == head["X-Request-ID"]
-            assert call(f"{url}/health")[0] == 200 and call(f"{url}/invocations", good)[2] == expected, f"after {what}"
-        assert call(f"{url}/invocations", method="GET")[0] == 405
-        assert call(f"{url}/nowhere")[0] == 404
-        status, _, answer = call(f"{url}/predict", '{"records": [{"island": "Dream"}]}')
-        assert status == 422 and "is missing" in answer["message"]
-        metrics = call(f"{url}/metrics")[2]
-        assert 'trainpipe_errors_total{status="422"} 5.0' in metrics and 'trainpipe_errors_total{status="500"} 1.0' in metrics
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-        log = proc.log()
+def test_bad_requests_get_their_status_and_the_server_goes_on(served):
+    (url, proc), good = served, split_body(penguins(2))
+    refused = {status: metric(url, f'trainpipe_errors_total{{status="{status}"}}') for status in (422, 500)}
+    expected = call(f"{url}/invocations", good)[2]
+    for what, body, kind, status, phrase in BAD:
+        got, head, answer = call(f"{url}/invocations", bad_body(what, body), kind)
+        assert (got, phrase in answer.get("message", "")) == (status, True), (what, got, answer)
+        assert answer["request_id"] == head["X-Request-ID"]
+        assert call(f"{url}/health")[0] == 200 and call(f"{url}/invocations", good)[2] == expected, f"after {what}"
+    assert call(f"{url}/invocations", method="GET")[0] == 405
+    assert call(f"{url}/nowhere")[0] == 404
+    status, _, answer = call(f"{url}/predict", '{"records": [{"island": "Dream"}]}')
+    assert status == 422 and "is missing" in answer["message"]
+    assert metric(url, 'trainpipe_errors_total{status="422"}') == refused[422] + 5
+    assert metric(url, 'trainpipe_errors_total{status="500"}') == refused[500] + 1
+    log = proc.log()
     failed = [line for line in log.splitlines() if "failed in the model" in line]
     assert len(failed) == 1 and failed[0].split("request ")[1].split()[0]  # the 500's request id is in the log
 
@@ -158,21 +167,16 @@ def test_api_key_guards_every_route_but_health(registered):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
         assert "s3cret-key" not in proc.log()
-    with trainpipe_serve(store) as (url, _):  # no key set: no key wanted
-        assert call(f"{url}/invocations", good)[0] == 200
 
 
-def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(registered):
-    store, _ = registered
-    rows = penguins(48)
-    with trainpipe_serve(store) as (url, _):
-        whole = call(f"{url}/invocations", split_body(rows))[2]["predictions"]
-        with ThreadPoolExecutor(24) as pool:
-            single = list(pool.map(lambda i: call(f"{url}/invocations", split_body(rows.iloc[[i]]))[2]["predictions"], range(len(rows))))
-        assert [s[0] for s in single] == whole
-        metrics = call(f"{url}/metrics")[2]
-        calls = float(next(l for l in metrics.splitlines() if l.startswith("trainpipe_batch_requests_count")).split()[-1])
-        assert calls < len(rows) + 1  # fewer model calls than requests: some were joined
+def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(served):
+    (url, _), rows = served, penguins(48)
+    calls_before = metric(url, "trainpipe_batch_requests_count")
+    whole = call(f"{url}/invocations", split_body(rows))[2]["predictions"]
+    with ThreadPoolExecutor(24) as pool:
+        single = list(pool.map(lambda i: call(f"{url}/invocations", split_body(rows.iloc[[i]]))[2]["predictions"], range(len(rows))))
+    assert [s[0] for s in single] == whole
+    assert metric(url, "trainpipe_batch_requests_count") - calls_before < len(rows) + 1  # fewer model calls than requests: some were joined
 
 
 def test_graceful_shutdown_answers_the_requests_in_flight(registered):
@@ -190,7 +194,7 @@ def test_graceful_shutdown_answers_the_requests_in_flight(registered):
         with pytest.raises(OSError): urllib.request.urlopen(f"{url}/health", timeout=2)  # and then it is gone
 
 
-def test_reload_alias_swaps_in_the_new_champion_without_dropping_requests(registered):
+def test_reload_alias_swaps_in_the_new_champion_without_dropping_requests(registered, monkeypatch):
     store, _ = registered
     client = mlflow.MlflowClient(store)
     first = client.get_model_version_by_alias("penguins-species", "champion")
@@ -201,7 +205,7 @@ def test_reload_alias_swaps_in_the_new_champion_without_dropping_requests(regist
         worker = threading.Thread(target=hammer)
         worker.start()
         try:
-            mlflow.set_tracking_uri(store)  # MLflow resolves a logged model's source through the global store
+            monkeypatch.setenv("MLFLOW_TRACKING_URI", store)  # MLflow resolves a logged model's source through the default store
             second = client.create_model_version("penguins-species", first.source, first.run_id)
             client.set_registered_model_alias("penguins-species", "champion", second.version)
             deadline = time.monotonic() + 60
@@ -229,7 +233,7 @@ def test_a_model_that_cannot_load_leaves_ready_false_with_the_reason(registered)
         assert proc.poll() is None  # still up, not in a crash loop
 
 
-def test_batch_prediction_in_chunks_with_a_bad_row(registered, tmp_path):
+def test_batch_prediction_in_chunks_with_a_bad_row(registered, tmp_path, monkeypatch):
     store, _ = registered
     rows = penguins().sample(1000, replace=True, random_state=2).reset_index(drop=True)
     rows.to_csv(tmp_path/"rows.csv", index=False)
@@ -238,7 +242,7 @@ def test_batch_prediction_in_chunks_with_a_bad_row(registered, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "scored 1,000 rows in 4 chunk(s)" in proc.stdout and "(version 1)" in proc.stdout
     scored = pd.read_parquet(tmp_path/"scored.parquet")
-    mlflow.set_tracking_uri(store)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     expected = mlflow.pyfunc.load_model(MODEL).predict(rows)
     assert scored.label.tolist() == expected.label.tolist() and list(scored.columns[:7]) == COLUMNS
     pd.testing.assert_frame_equal(scored[expected.columns].reset_index(drop=True), expected.reset_index(drop=True))
