@@ -42,6 +42,12 @@ def migrated_db(tmp_path_factory) -> Path:
     return db
 
 
+def store_in(folder: Path, migrated_db: Path) -> str:
+    "The tracking URI of a copy of the migrated store in `folder` (for module fixtures, which cannot use `store`)."
+    shutil.copy(migrated_db, folder/"mlflow.db")
+    return f"sqlite:///{folder/'mlflow.db'}"
+
+
 @pytest.fixture
 def store(tmp_path, migrated_db) -> str:
     "The tracking URI of a fresh, real sqlite MLflow store in this test's folder."

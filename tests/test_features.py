@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from conftest import TRAINPIPE, call, last_json, server, trainpipe
+from conftest import TRAINPIPE, call, last_json, server, store_in, trainpipe
 
 GOOD = ["works perfectly and arrived quickly", "excellent quality, would buy this again", "great value, my family loves it",
         "sturdy, well made and easy to clean"]
@@ -33,8 +33,7 @@ def orders(n: int = 240, seed: int = 0) -> pd.DataFrame:
 def text_run(tmp_path_factory, migrated_db):
     tmp = tmp_path_factory.mktemp("text")
     orders().to_csv(tmp/"orders.csv", index=False)
-    (tmp/"mlflow.db").write_bytes(migrated_db.read_bytes())
-    uri = f"sqlite:///{tmp/'mlflow.db'}"
+    uri = store_in(tmp, migrated_db)
     proc = trainpipe("run", "configs/default.yaml", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs",
                      "-p", f"data.source={tmp/'orders.csv'}", "-p", "data.target=returned", "-p", "features.ngrams=2",
                      "-p", "features.datetime_parts=[month, day_of_week, hour]", "-p", "model.name=logistic_regression",

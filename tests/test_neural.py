@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from trainpipe.pipeline import stop_orphan_kernels
 
-from conftest import PROJECT, TRAINPIPE, last_json, trainpipe
+from conftest import PROJECT, TRAINPIPE, last_json, store_in, trainpipe
 
 # all epochs (no early stopping), so an interrupted run has many left to resume
 ARGS = ["configs/mlp.yaml", "-p", "pipeline.stages=[data, features, train, evaluate, register]", "-p", "model.params.epochs=25",
@@ -30,8 +30,7 @@ def weights(run_dir: Path) -> dict:
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, migrated_db):
     tmp = tmp_path_factory.mktemp("mlp")
-    (tmp/"mlflow.db").write_bytes(migrated_db.read_bytes())
-    store = f"sqlite:///{tmp/'mlflow.db'}"
+    store = store_in(tmp, migrated_db)
     proc = trainpipe("run", *ARGS, "--json", "--tracking-uri", store, "--runs-dir", tmp/"runs")
     assert proc.returncode == 0, proc.stderr
     return store, last_json(proc.stdout)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from conftest import last_json, mlflow_run_id, mlflow_server, trainpipe
+from conftest import last_json, mlflow_run_id, mlflow_server, store_in, trainpipe
 
 STAGE_NOTEBOOKS = ["10_data.ipynb", "20_features.ipynb", "31_train.ipynb", "40_evaluate.ipynb", "50_register.ipynb"]
 
@@ -19,8 +19,7 @@ STAGE_NOTEBOOKS = ["10_data.ipynb", "20_features.ipynb", "31_train.ipynb", "40_e
 def default_run(tmp_path_factory, migrated_db):
     "One run of the default pipeline, shared by the tests of this module."
     tmp = tmp_path_factory.mktemp("default")
-    (tmp/"mlflow.db").write_bytes(migrated_db.read_bytes())
-    uri = f"sqlite:///{tmp/'mlflow.db'}"
+    uri = store_in(tmp, migrated_db)
     proc = trainpipe("run", "configs/default.yaml", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs")
     assert proc.returncode == 0, proc.stderr
     return proc, last_json(proc.stdout), uri, tmp

@@ -14,7 +14,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from conftest import PROJECT, TRAINPIPE, call, last_json, server, trainpipe
+from conftest import PROJECT, TRAINPIPE, call, last_json, server, store_in, trainpipe
 
 MODEL = "models:/penguins-species@champion"
 COLUMNS = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"]
@@ -24,8 +24,7 @@ COLUMNS = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "bo
 def registered(tmp_path_factory, migrated_db):
     "The default pipeline run once (no evaluate stage) into a store of its own; its tracking URI and run folder."
     tmp = tmp_path_factory.mktemp("serve")
-    (tmp/"mlflow.db").write_bytes(migrated_db.read_bytes())
-    uri = f"sqlite:///{tmp/'mlflow.db'}"
+    uri = store_in(tmp, migrated_db)
     proc = trainpipe("run", "configs/default.yaml", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs",
                      "-p", "pipeline.stages=[data, features, train, register]")
     assert proc.returncode == 0, proc.stderr
@@ -181,15 +180,15 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(served):
 
 def test_graceful_shutdown_answers_the_requests_in_flight(registered):
     store, _ = registered
-    big = split_body(penguins().sample(30_000, replace=True, random_state=1))  # about half a second of model time each
+    big = split_body(penguins().sample(20_000, replace=True, random_state=1))  # a few hundred ms of model time each
     with trainpipe_serve(store) as (url, proc):
-        with ThreadPoolExecutor(6) as pool:
-            futures = [pool.submit(call, f"{url}/invocations", big) for _ in range(6)]
-            time.sleep(1.0)  # sent, and being answered one after another
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(call, f"{url}/invocations", big) for _ in range(4)]
+            time.sleep(0.7)  # sent, and being answered one after another
             os.killpg(proc.pid, signal.SIGTERM)
             answers = [f.result() for f in futures]
-        assert [status for status, _, _ in answers] == [200] * 6
-        assert all(len(a["predictions"]) == 30_000 for _, _, a in answers)
+        assert [status for status, _, _ in answers] == [200] * 4
+        assert all(len(a["predictions"]) == 20_000 for _, _, a in answers)
         assert proc.wait(timeout=60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it has drained
         with pytest.raises(OSError): urllib.request.urlopen(f"{url}/health", timeout=2)  # and then it is gone
 
@@ -222,15 +221,18 @@ def test_reload_alias_swaps_in_the_new_champion_without_dropping_requests(regist
 
 def test_a_model_that_cannot_load_leaves_ready_false_with_the_reason(registered):
     store, _ = registered
-    with server([str(TRAINPIPE), "serve", "--model", "models:/no-such-model@champion"], {"MLFLOW_TRACKING_URI": store}, ready=None) as (url, proc):
+    # two workers: each process builds the app from the settings in its environment, and each reports the failure
+    with server([str(TRAINPIPE), "serve", "--model", "models:/no-such-model@champion", "--workers", "2"], {"MLFLOW_TRACKING_URI": store},
+                ready=None) as (url, proc):
         deadline = time.monotonic() + 60
-        while "still loading" in str(call(f"{url}/ready")[2]):
+        while not all("cannot load model" in str(call(f"{url}/ready")[2]) for _ in range(4)):  # whichever worker answers
             assert time.monotonic() < deadline
             time.sleep(0.2)
         status, _, answer = call(f"{url}/ready")
         assert status == 503 and "cannot load model 'models:/no-such-model@champion'" in answer["message"]
         assert call(f"{url}/health")[0] == 200 and call(f"{url}/invocations", split_body(penguins(1)))[0] == 503
         assert proc.poll() is None  # still up, not in a crash loop
+        assert proc.log().count("model not loaded: cannot load model") >= 1  # logged by a worker, with its pid
 
 
 def test_batch_prediction_in_chunks_with_a_bad_row(registered, tmp_path, monkeypatch):

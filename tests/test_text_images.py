@@ -7,7 +7,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from conftest import last_json, trainpipe
+from conftest import last_json, store_in, trainpipe
 
 TINY = {  # settings that keep each network to seconds here; the configs themselves train longer
     "text": [],
@@ -21,8 +21,7 @@ TINY = {  # settings that keep each network to seconds here; the configs themsel
 def reviews(tmp_path_factory, migrated_db):
     "The three text configs run one after another into one store: the data stage is computed once and reused."
     tmp = tmp_path_factory.mktemp("reviews")
-    (tmp/"mlflow.db").write_bytes(migrated_db.read_bytes())
-    store, results = f"sqlite:///{tmp/'mlflow.db'}", {}
+    store, results = store_in(tmp, migrated_db), {}
     for config, extra in TINY.items():
         proc = trainpipe("run", f"configs/{config}.yaml", *extra, "--json", "--tracking-uri", store, "--runs-dir", tmp/"runs",
                          env={"HF_HUB_OFFLINE": "1"})

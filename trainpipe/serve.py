@@ -24,9 +24,9 @@ from fastapi.responses import Response
 from .core import TrainpipeError
 
 # %% auto #0
-__all__ = ['ACCEPTS', 'FORMATS', 'log', 'SETTINGS_ENV', 'ServeSettings', 'BadRequest', 'signature_columns', 'check_columns',
-           'check_values', 'parse_body', 'Served', 'load_served', 'Batcher', 'Meter', 'read_body', 'key_headers',
-           'make_app', 'app_from_env', 'serve', 'free_port', 'running_server', 'smoke_test']
+__all__ = ['ACCEPTS', 'FORMATS', 'log', 'SETTINGS_ENV', 'LOG_FORMAT', 'ServeSettings', 'BadRequest', 'signature_columns',
+           'check_columns', 'check_values', 'parse_body', 'Served', 'load_served', 'Batcher', 'Meter', 'read_body',
+           'key_headers', 'make_app', 'app_from_env', 'serve', 'free_port', 'running_server', 'smoke_test']
 
 # %% ../nbs/75_serve.ipynb #aadcce48
 @dataclass
@@ -484,8 +484,11 @@ def make_app(settings: ServeSettings) -> FastAPI:
 # %% ../nbs/75_serve.ipynb #9c916502
 SETTINGS_ENV = "TRAINPIPE_SERVE_SETTINGS"
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
+
 def app_from_env():
     "The app for the settings in $TRAINPIPE_SERVE_SETTINGS (uvicorn's factory for several workers)."
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # a worker is a fresh process: its log needs setting up too
     return make_app(ServeSettings(**json.loads(os.environ[SETTINGS_ENV])))
 
 def _uvicorn_options(settings: ServeSettings) -> dict:
@@ -495,7 +498,7 @@ def _uvicorn_options(settings: ServeSettings) -> dict:
 def serve(settings: ServeSettings):
     "Serve until SIGTERM or Ctrl-C, draining the requests in flight."
     import uvicorn
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_key:
         log.warning("serving on %s without an API key: anyone who can reach this address can call the model (set $%s)", settings.host, settings.api_key_env)
     log.info("listening on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers)
