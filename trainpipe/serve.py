@@ -243,12 +243,15 @@ class Batcher:
         self.observe = observe or (lambda rows, requests: None)  # told each model call's size
         self.queue: asyncio.Queue = asyncio.Queue()  # bound to the loop that first uses it
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="trainpipe-model")
+        self.pending = 0  # requests handed to `predict` and not yet answered
 
     async def predict(self, rows: list[list], params: dict | None = None):
         "The model's predictions for `rows`, computed in some batch."
         job = _Job(rows, params, asyncio.get_running_loop().create_future())
         self.queue.put_nowait(job)
-        return await job.future
+        self.pending += 1
+        try: return await job.future
+        finally: self.pending -= 1
 
     async def _take(self) -> list[_Job]:
         "The jobs for the next model call: all that wait, up to max_batch rows or max_wait."
@@ -273,7 +276,9 @@ class Batcher:
         "One model call for `jobs`, which share params; each job's future gets its slice, or the error."
         loop, served = asyncio.get_running_loop(), self.get_served()
         rows = [r for j in jobs for r in j.rows]
-        try: predictions = await loop.run_in_executor(self.pool, self._call, served, rows, jobs[0].params)
+        try:
+            if self.pending == 1: predictions = self._call(served, rows, jobs[0].params)  # alone: no thread to hand over to
+            else: predictions = await loop.run_in_executor(self.pool, self._call, served, rows, jobs[0].params)
         except Exception as e:
             if len(jobs) > 1:  # find the request that broke it: the others still get answers
                 for job in jobs: await self._answer([job])
@@ -361,6 +366,9 @@ class _State:
         self.limit = int(settings.max_body_mb * 1024 * 1024)
 
     def install(self, served: Served):
+        import gc
+        gc.collect()
+        gc.freeze()  # the model and libraries just loaded live as long as the process: keep them out of every collection
         self.served, self.error = served, None
         self.meter.model.clear()
         self.meter.model.labels(str(served.metadata["name"]), str(served.metadata["version"]), str(os.getpid())).set(1)
