@@ -66,6 +66,13 @@ def last_json(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
+def shown(notebook: Path) -> tuple[int, str]:
+    "How many images an executed notebook shows, and the text it printed."
+    cells = json.loads(notebook.read_text())["cells"]
+    outputs = [o for c in cells if c["cell_type"] == "code" for o in c["outputs"]]
+    return sum("image/png" in o.get("data", {}) for o in outputs), "".join("".join(o.get("text", "")) for o in outputs)
+
+
 def mlflow_run_id(result: dict, timeout: float = 300) -> str:
     "The MLflow run of a `trainpipe run --json` result; for a fully cached run, once its background recorder has logged it."
     if result["mlflow_run_id"]: return result["mlflow_run_id"]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from conftest import last_json, mlflow_run_id, mlflow_server, store_in, trainpipe
+from conftest import last_json, mlflow_run_id, mlflow_server, shown, store_in, trainpipe
 
 STAGE_NOTEBOOKS = ["10_data.ipynb", "20_features.ipynb", "31_train.ipynb", "40_evaluate.ipynb", "50_register.ipynb"]
 
@@ -102,6 +102,31 @@ def test_model_is_logged_in_the_run_and_registered(default_run):
     logged = client.get_logged_model(record["logged_model_uri"].removeprefix("models:/"))
     assert logged.source_run_id == result["run_id"]
     assert logged.name == "model"
+
+
+def test_evaluate_stage_metrics_interval_plots_and_per_class_table(default_run):
+    "The evaluate stage of the default run: every classification metric, the plots logged and shown, the per-class table."
+    _, result, uri, _ = default_run
+    client = MlflowClient(uri)
+    run = client.get_run(result["mlflow_run_id"])
+    plots = {a.path for a in client.list_artifacts(result["mlflow_run_id"], "plots")}
+    metrics, run_dir = run.data.metrics, Path(result["run_dir"])
+    assert {"test_accuracy", "test_balanced_accuracy", "test_f1_macro", "test_precision_macro", "test_recall_macro",
+            "test_roc_auc", "test_log_loss", "test_f1_weighted", "test_precision_weighted", "test_recall_weighted",
+            "test_pr_auc", "test_brier", "test_accuracy_ci_low", "test_accuracy_ci_high", "train_accuracy", "fit_gap"} <= set(metrics)
+    assert metrics["test_accuracy_ci_low"] <= metrics["test_accuracy"] <= metrics["test_accuracy_ci_high"] <= 1
+    assert 0 <= metrics["test_brier"] < 0.05 and metrics["test_pr_auc"] > 0.95
+    assert metrics["fit_gap"] == metrics["train_accuracy"] - metrics["test_accuracy"]
+    assert run.data.tags["overfitting"] == "false"  # a gap of at most 0.1, the default threshold
+    assert {f"plots/{n}.png" for n in ("confusion_matrix", "roc_pr_curves", "calibration", "permutation_importance", "learning_curve")} <= plots
+    curve = json.loads((run_dir/"evaluate"/"learning_curve.json").read_text())
+    assert curve["rows"][-1] == metrics["data_train_rows"] and curve["test_accuracy"][-1] == metrics["test_accuracy"]
+    per_class = json.loads((run_dir/"evaluate"/"per_class.json").read_text())
+    assert set(per_class) == {"Adelie", "Chinstrap", "Gentoo"}
+    assert all(set(row) == {"precision", "recall", "f1-score", "support"} for row in per_class.values())
+    assert sum(row["support"] for row in per_class.values()) == metrics["data_test_rows"]
+    images, printed = shown(run_dir/"40_evaluate.ipynb")
+    assert images >= 4 and "overfitting" not in printed
 
 
 def test_registered_model_predicts_from_raw_rows(default_run, project, monkeypatch):
