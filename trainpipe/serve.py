@@ -445,11 +445,15 @@ def make_app(settings: ServeSettings) -> FastAPI:
             return respond(route, start, request_id, status, body, media if status == 200 else "application/json")
         return endpoint
 
-    async def predictions_of(request: Request):
+    def loaded(to_predict: bool = True) -> Served:
+        "The model being served; a 503 with the reason while there is none (and a 415 to predict without a signature)."
         if state.served is None: raise BadRequest(503, f"the model is not ready: {state.error}")
-        body = await read_body(request, state.limit)
-        if state.served.columns: rows, params = parse_body(body, request.headers.get("content-type"), state.served.columns)
-        else: raise BadRequest(415, "this model has no column signature; serve it with `mlflow models serve`")
+        if to_predict and not state.served.columns: raise BadRequest(415, "this model has no column signature; serve it with `mlflow models serve`")
+        return state.served
+
+    async def predictions_of(request: Request):
+        columns = loaded().columns
+        rows, params = parse_body(await read_body(request, state.limit), request.headers.get("content-type"), columns)
         return await state.batcher.predict(rows, params)
 
     async def invocations(request: Request):
@@ -458,24 +462,18 @@ def make_app(settings: ServeSettings) -> FastAPI:
 
     async def predict(request: Request):
         from mlflow.utils.proto_json_utils import NumpyEncoder
-        if state.served is None: raise BadRequest(503, f"the model is not ready: {state.error}")
+        served = loaded()
         body = await read_body(request, state.limit)
         _content_type(request.headers.get("content-type"))
         try: payload = json.loads(body)
         except (UnicodeDecodeError, ValueError) as e: raise BadRequest(400, f"the body is not valid JSON ({e})")
-        records = payload.get("records") if isinstance(payload, dict) else payload
-        names = [n for n, _ in state.served.columns]
-        rows = _records(records, names)
-        check_values(rows, state.served.columns)
-        return 200, json.dumps(_friendly(await state.batcher.predict(rows), state.served.metadata), cls=NumpyEncoder).encode()
+        rows = _records(payload.get("records") if isinstance(payload, dict) else payload, [n for n, _ in served.columns])
+        check_values(rows, served.columns)
+        return 200, json.dumps(_friendly(await state.batcher.predict(rows), served.metadata), cls=NumpyEncoder).encode()
 
-    async def ready(request: Request):
-        if state.served is None: raise BadRequest(503, f"the model is not ready: {state.error}")
-        return 200, json.dumps({"ready": True, "version": state.served.metadata["version"]}).encode()
+    async def ready(request: Request): return 200, json.dumps({"ready": True, "version": loaded(False).metadata["version"]}).encode()
 
-    async def metadata(request: Request):
-        if state.served is None: raise BadRequest(503, f"the model is not ready: {state.error}")
-        return 200, json.dumps(state.served.metadata, default=str).encode()
+    async def metadata(request: Request): return 200, json.dumps(loaded(False).metadata, default=str).encode()
 
     async def metrics(request: Request): return 200, state.meter.text()
 
