@@ -72,15 +72,21 @@ def test_the_registered_model_predicts_from_raw_strings_in_a_fresh_process(text_
 
 
 def test_trainpipe_serve_answers_from_raw_text_and_timestamps(text_run):
-    "The text model served over REST: the timestamp as ISO text and the review as words, checked against the signature."
+    "The text model served over REST: the timestamp as ISO text and the review as words, checked, and answered as MLflow's server does."
     result, uri, _ = text_run
     rows = [{"placed": "2025-03-02T10:00:00", "amount": 20.0, "channel": "web", "review": "it broke, a waste of money"},
             {"placed": "2025-03-02T11:00:00", "amount": 80, "channel": "shop", "review": "excellent, works perfectly"}]
+    body = json.dumps({"dataframe_records": rows})
     with server([str(TRAINPIPE), "serve", "--model", "models:/returns@champion"], {"MLFLOW_TRACKING_URI": uri}) as (url, _):
         status, _, answer = call(f"{url}/predict", json.dumps(rows))
         assert status == 200 and answer["predictions"] == ["yes", "no"], answer
+        ours = call(f"{url}/invocations", body)
         status, _, answer = call(f"{url}/invocations", json.dumps({"dataframe_records": [{**rows[0], "review": 42}]}))
         assert status == 422 and "column 'review' takes text" in answer["message"]
+    with server([str(Path(sys.executable).parent/"mlflow"), "models", "serve", "-m", "models:/returns@champion", "--env-manager", "local"],
+                {"MLFLOW_TRACKING_URI": uri}, ready="/ping") as (mlflow_url, _):
+        theirs = call(f"{mlflow_url}/invocations", body)
+    assert ours[0] == theirs[0] == 200 and ours[2] == theirs[2]  # the same answer as MLflow's own server
 
 
 def test_sequence_features_are_token_ids_with_a_training_vocabulary(text_run):
