@@ -22,7 +22,7 @@ COLUMNS = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "bo
 
 @pytest.fixture(scope="module")
 def registered(tmp_path_factory, migrated_db):
-    "The default pipeline run once (no evaluate stage) into a store of its own; its tracking URI and run folder."
+    "The default pipeline run once (no evaluate stage) into a store of its own; its tracking URI."
     tmp = tmp_path_factory.mktemp("serve")
     uri = store_in(tmp, migrated_db)
     proc = trainpipe("run", "configs/default.yaml", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs",
@@ -31,7 +31,7 @@ def registered(tmp_path_factory, migrated_db):
     result = last_json(proc.stdout)
     smoke = json.loads((Path(result["run_dir"])/"register"/"smoke_test.json").read_text())
     assert smoke["equal"] and smoke["url"].startswith("http://127.0.0.1:")  # the deploy check served it on loopback
-    return uri, tmp
+    return uri
 
 
 def trainpipe_serve(store: str, *args: str, env: dict | None = None, **kw):
@@ -41,7 +41,7 @@ def trainpipe_serve(store: str, *args: str, env: dict | None = None, **kw):
 @pytest.fixture(scope="module")
 def served(registered):
     "One `trainpipe serve` of the champion for the tests that leave it running, with a small body limit (50 kB)."
-    with trainpipe_serve(registered[0], "--max-body-mb", "0.05") as (url, proc): yield url, proc
+    with trainpipe_serve(registered, "--max-body-mb", "0.05") as (url, proc): yield url, proc
 
 
 def metric(url: str, series: str) -> float:
@@ -67,7 +67,7 @@ def split_body(rows: pd.DataFrame) -> str:
 
 
 def test_same_answers_as_mlflow_models_serve_and_the_routes(registered, served):
-    store, (url, _) = registered[0], served
+    store, (url, _) = registered, served
     rows = penguins(6)
     bodies = [("application/json", split_body(rows)),
               ("application/json", json.dumps({"dataframe_records": rows.to_dict(orient="records")})),
@@ -149,7 +149,7 @@ def test_bad_requests_get_their_status_and_the_server_goes_on(served):
 
 
 def test_api_key_guards_every_route_but_health(registered):
-    store, _ = registered
+    store = registered
     good = split_body(penguins(1))
     with trainpipe_serve(store, "--api-key-env", "PENGUIN_KEY", env={"PENGUIN_KEY": "s3cret-key"}, ready="/health") as (url, proc):
         assert call(f"{url}/health")[0] == 200
@@ -179,7 +179,7 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(served):
 
 
 def test_graceful_shutdown_answers_the_requests_in_flight(registered):
-    store, _ = registered
+    store = registered
     big = split_body(penguins().sample(20_000, replace=True, random_state=1))  # a few hundred ms of model time each
     with trainpipe_serve(store) as (url, proc):
         with ThreadPoolExecutor(4) as pool:
@@ -194,7 +194,7 @@ def test_graceful_shutdown_answers_the_requests_in_flight(registered):
 
 
 def test_reload_alias_swaps_in_the_new_champion_without_dropping_requests(registered, monkeypatch):
-    store, _ = registered
+    store = registered
     client = mlflow.MlflowClient(store)
     first = client.get_model_version_by_alias("penguins-species", "champion")
     body, statuses, stop = split_body(penguins(3)), [], threading.Event()
@@ -220,7 +220,7 @@ def test_reload_alias_swaps_in_the_new_champion_without_dropping_requests(regist
 
 
 def test_a_model_that_cannot_load_leaves_ready_false_with_the_reason(registered):
-    store, _ = registered
+    store = registered
     # two workers: each process builds the app from the settings in its environment, and each reports the failure
     with server([str(TRAINPIPE), "serve", "--model", "models:/no-such-model@champion", "--workers", "2"], {"MLFLOW_TRACKING_URI": store},
                 ready=None) as (url, proc):
@@ -236,7 +236,7 @@ def test_a_model_that_cannot_load_leaves_ready_false_with_the_reason(registered)
 
 
 def test_batch_prediction_in_chunks_with_a_bad_row(registered, tmp_path, monkeypatch):
-    store, _ = registered
+    store = registered
     rows = penguins().sample(1000, replace=True, random_state=2).reset_index(drop=True)
     rows.to_csv(tmp_path/"rows.csv", index=False)
     env = {"MLFLOW_TRACKING_URI": store}

@@ -523,7 +523,8 @@ class running_server:
     "`with running_server(settings) as url:` the app served from a thread on a free loopback port, ready."
     def __init__(self, settings: ServeSettings, timeout: float = 60):
         import uvicorn
-        settings.port = settings.port or free_port(settings.host)
+        from dataclasses import replace
+        settings = replace(settings, port=settings.port or free_port(settings.host))  # the caller's settings stay as given
         self.url, self.timeout = f"http://{settings.host}:{settings.port}", timeout
         self.server = uvicorn.Server(uvicorn.Config(make_app(settings), **_uvicorn_options(settings)))
         self.headers = key_headers(settings)
