@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 CONFIG ?= configs/default.yaml
 
-.PHONY: setup run test notebooks nbtest pytest bench readme clean
+.PHONY: setup run test test-fast test-core notebooks nbtest pytest bench readme clean
 
 setup: $(VENV)/.installed
 
@@ -44,11 +44,12 @@ test: setup notebooks nbtest pytest
 # nbs/ is the source: cleaning and exporting must not change anything that is committed.
 notebooks: setup
 	@before="$$(git status --porcelain; git diff)"; \
-	$(BIN)/nbdev_clean && $(BIN)/nbdev_export && $(BIN)/python -c "from trainpipe.colab import add_colab_cells; add_colab_cells()" || exit 1; \
+	$(BIN)/nbdev_clean && $(BIN)/nbdev_export && \
+	  $(BIN)/python -c "from trainpipe.colab import add_colab_cells; from trainpipe.contract import tag_examples; add_colab_cells(); tag_examples()" || exit 1; \
 	after="$$(git status --porcelain; git diff)"; \
 	if [ "$$before" != "$$after" ]; then \
 	  git status --short; \
-	  echo "nbdev_clean / nbdev_export / add_colab_cells changed files: run them and commit the result (notebooks and trainpipe/ disagree)"; \
+	  echo "nbdev_clean / nbdev_export / add_colab_cells / tag_examples changed files: run them and commit the result (notebooks and trainpipe/ disagree)"; \
 	  exit 1; \
 	fi; echo "notebooks and package agree"
 
@@ -60,6 +61,14 @@ PYTEST_WORKERS ?= 2
 pytest: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 tests/
 
+# The core install alone (`pip install -e .`, no extras) runs the core pipelines and refuses the others clearly.
+CORE_VENV ?= .venv-core
+test-core:
+	@test -x $(CORE_VENV)/bin/python || $(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/python -m pip install -q --upgrade pip setuptools wheel
+	$(CORE_VENV)/bin/pip install -q -e .
+	$(CORE_VENV)/bin/python .ci/core_only.py
+
 bench: setup
 	$(BIN)/python benchmarks/bench.py
 
@@ -69,4 +78,4 @@ readme: setup
 	$(BIN)/jupyter nbconvert --log-level WARN --to markdown nbs/index.ipynb --output-dir . --output README
 
 clean:
-	rm -rf $(VENV) runs mlruns mlflow.db _docs _proc
+	rm -rf $(VENV) $(CORE_VENV) runs mlruns mlflow.db _docs _proc

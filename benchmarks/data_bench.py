@@ -28,6 +28,7 @@ import json, sys, threading, time
 import psutil
 import pandas as pd
 import pyarrow.csv, pyarrow.parquet  # what ingest and save_frame use, imported before the clock starts like pandas is
+from trainpipe.config import DataConfig
 from trainpipe.data import ingest
 from trainpipe.store import save_frame
 me, peak, done = psutil.Process(), [0], threading.Event()
@@ -43,9 +44,9 @@ if what == "bare": df = pd.read_csv(path)
 elif what.startswith("chunked"):  # chunked:LIMIT_MB
     from pathlib import Path
     from trainpipe.data import ingest_in_chunks
-    report = ingest_in_chunks(path, Path(out), "target", memory_limit_mb=int(what.split(":")[1]))
+    report = ingest_in_chunks(DataConfig(source=path, target="target", memory_limit_mb=int(what.split(":")[1])), Path(out))
 else:
-    data = ingest(path, "target")
+    data = ingest(DataConfig(source=path, target="target"))
     save_frame(data.table, out)
     assert len(data.fingerprint) == 32  # waits for the fingerprint's thread
 seconds = time.perf_counter() - start

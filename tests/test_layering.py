@@ -1,7 +1,7 @@
 """Modules import only from modules before them: core → config → … → pipeline → cli."""
 import ast
 
-LAYERS = ["core", "config", "store", "tracking", "cache", "kernels", "colab", "sources", "schema", "data", "features", "neural", "models", "train", "evaluate", "tune", "register", "serve", "batch", "pipeline", "sweep", "cli"]
+LAYERS = ["core", "config", "store", "tracking", "cache", "kernels", "colab", "contract", "sources", "schema", "data", "features", "neural", "models", "evaluate", "tune", "train", "serve", "batch", "register", "pipeline", "sweep", "cli"]
 
 
 def trainpipe_imports(path) -> set:

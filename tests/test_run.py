@@ -1,7 +1,11 @@
 """`trainpipe run` end to end on the default config: real papermill kernels, a real sqlite MLflow store."""
 import json
+import os
 import re
+import subprocess
+import sys
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mlflow
@@ -9,6 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 from mlflow import MlflowClient
+
+from trainpipe.core import EXAMPLE_TAG
+from trainpipe.store import declared
 
 from conftest import last_json, mlflow_run_id, mlflow_server, shown, store_in, trainpipe
 
@@ -255,3 +262,38 @@ def test_part_of_a_pipeline_runs_with_from_to_and_stages(default_run, tmp_path):
     assert refused.returncode == 2
     assert refused.stderr.strip() == ("trainpipe: error: stage 'data' must run before train, and its outputs are not cached; "
                                       "include it (--from data) or run the whole pipeline once")
+
+
+def _papermill_stages(project: Path, cwd: Path, run_dir: Path, out: Path, guard: Path) -> list:
+    "Run the default stages one by one with the papermill command line from `cwd`, given only a run folder, as a scheduler does."
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {"PYTHONPATH": str(guard)}
+    failed = []
+    for name in STAGE_NOTEBOOKS:
+        proc = subprocess.run([str(Path(sys.executable).parent/"papermill"), os.path.relpath(project/"nbs"/name, cwd), str(out/name),
+                               "-p", "run_dir", str(run_dir)], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+        if proc.returncode: failed.append((name, proc.stderr[-2000:]))
+        if proc.returncode: break
+    return failed
+
+
+def test_every_stage_runs_alone_with_plain_papermill_from_any_folder(default_run, project, tmp_path):
+    "The scheduler's recipe: each stage notebook run by `papermill` from the project root and from nbs/ with only `-p run_dir`; the same outputs as `trainpipe run`, no example run, neither torch nor transformers imported."
+    _, result, _, _ = default_run
+    guard = tmp_path/"guard"  # importing torch or transformers in these kernels fails the stage
+    guard.mkdir()
+    for module in ("torch", "transformers"): (guard/f"{module}.py").write_text(f"raise RuntimeError('a default stage imported {module}')\n")
+    runs = {folder: tmp_path/f"from-{folder or 'root'}" for folder in ("", "nbs")}
+    for run in runs.values(): run.mkdir()
+    with ThreadPoolExecutor(2) as pool:
+        failed = dict(zip(runs, pool.map(lambda f: _papermill_stages(project, project/f, runs[f]/"run", runs[f], guard), runs)))
+    assert failed == {"": [], "nbs": []}
+    ours = Path(result["run_dir"])
+    for run in runs.values():
+        for part in ("data/train.parquet", "data/test.parquet", "features/X_test.parquet"):
+            pd.testing.assert_frame_equal(pd.read_parquet(run/"run"/part), pd.read_parquet(ours/part))
+        assert json.loads((run/"run"/"evaluate"/"metrics.json").read_text()) == json.loads((ours/"evaluate"/"metrics.json").read_text())
+        assert Path(declared(run/"run"/"register")["model_uri"]).is_dir()  # no store given: saved in the run folder
+        for name in STAGE_NOTEBOOKS:
+            cells = json.loads((run/name).read_text())["cells"]
+            examples = [c for c in cells if EXAMPLE_TAG in c["metadata"].get("tags", [])]
+            assert examples and all(not c["outputs"] and c["execution_count"] is None for c in examples), name

@@ -12,14 +12,16 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .core import read_json, write_json
+from .core import production_cells, read_json, write_json
 
 # %% auto #0
-__all__ = ['RUNNER_MODULES', 'LIBRARIES', 'REASONS', 'file_digest', 'notebook_code', 'imported_modules', 'library_versions',
-           'file_inputs', 'stage_key', 'stale_reasons', 'fingerprint', 'StageCache']
+__all__ = ['RUNNER_MODULES', 'LIBRARIES', 'STAGE_LIBRARIES', 'REASONS', 'file_digest', 'notebook_code', 'imported_modules',
+           'imported_libraries', 'library_versions', 'file_inputs', 'stage_key', 'stale_reasons', 'fingerprint',
+           'StageCache']
 
 # %% ../nbs/04_cache.ipynb #7866e7dd
 def _sha(data: bytes | str) -> str:
@@ -33,12 +35,12 @@ def file_digest(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 def notebook_code(nb: Path) -> str:
-    "The source of a notebook's code cells, in order."
-    cells = json.loads(Path(nb).read_text())["cells"]
-    return "\n#---\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    "The source of the code cells a pipeline runs of notebook `nb`, in order (examples are left out: they never run there)."
+    return "\n#---\n".join(production_cells(json.loads(Path(nb).read_text())["cells"]))
 
 # %% ../nbs/04_cache.ipynb #7aaf6d34
-_MODULE_REF = re.compile(r"^\s*(?:from|import)\s+(?:trainpipe)?\.(\w+)", re.M)  # `from trainpipe.x import`, `from .x import`
+_MODULE_REF = re.compile(r"^\s*(?:from|import)\s+(?:trainpipe)?\.(\w+)"  # `from trainpipe.x import`, `from .x import`
+                         r"|^\s*from\s+(?:trainpipe|\.)\s+import\s+(\w+(?:\s*,\s*\w+)*)", re.M)  # `from . import x, y`
 RUNNER_MODULES = ("kernels", "pipeline", "sweep", "cli")  # run the stages, compute nothing in them: editing them stales no stage
 
 def imported_modules(code: str, package: Path, # the `trainpipe` package folder
@@ -46,20 +48,29 @@ def imported_modules(code: str, package: Path, # the `trainpipe` package folder
     "The trainpipe modules `code` imports, directly or through other trainpipe modules."
     seen, todo = set(), [code]
     while todo:
-        for mod in _MODULE_REF.findall(todo.pop()):
+        names = [n for one, many in _MODULE_REF.findall(todo.pop()) for n in ([one] if one else re.split(r"\s*,\s*", many))]
+        for mod in names:
             if mod not in seen and mod not in RUNNER_MODULES and (package/f"{mod}.py").exists():
                 seen.add(mod)
                 todo.append((package/f"{mod}.py").read_text())
     return sorted(seen)
 
 # %% ../nbs/04_cache.ipynb #aeba77b4
-LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "skops", "matplotlib", "mlflow")
+LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "skops", "matplotlib", "mlflow")  # every stage uses these
+STAGE_LIBRARIES = {"torch": "torch", "transformers": "transformers", "optuna": "optuna"}  # import name -> package, for the stages importing it
+_IMPORT = re.compile(r"(?:^|[:;])[ \t]*(?:from|import)[ \t]+(\w+)", re.M)  # also `try: import torch`
 
-def library_versions() -> dict[str, str]:
+def imported_libraries(sources: Iterable[str]) -> list[str]:
+    "The packages of `STAGE_LIBRARIES` that any of `sources` imports, at the top or inside a function."
+    return sorted({STAGE_LIBRARIES[m] for s in sources for m in _IMPORT.findall(s) if m in STAGE_LIBRARIES})
+
+def library_versions(extra: Iterable[str] = (), # packages beyond `LIBRARIES`
+                    ) -> dict[str, str]:
+    "The installed versions of Python, `LIBRARIES` and `extra` ('-' for a package not installed), read without importing them."
     def v(name):
         try: return version(name)
         except PackageNotFoundError: return "-"
-    return {"python": sys.version.split()[0], **{name: v(name) for name in LIBRARIES}}
+    return {"python": sys.version.split()[0], **{name: v(name) for name in (*LIBRARIES, *extra)}}
 
 def file_inputs(values: dict) -> dict[str, str]:
     "Content digests of the parameter values that name existing files."
@@ -70,13 +81,14 @@ def stage_key(notebook: Path, values: dict, # the parameters the stage is given 
               package: Path) -> tuple[str, dict[str, str]]:
     "The stage's cache key, and the digest of each kind of input (to say what changed)."
     code = notebook_code(notebook)
+    modules = {m: (package/f"{m}.py").read_text() for m in imported_modules(code, package)}
     parts = {
         "notebook": _sha(code),
-        "modules": _sha("".join(f"{m}\n{(package/f'{m}.py').read_text()}" for m in imported_modules(code, package))),
+        "modules": _sha("".join(f"{m}\n{source}" for m, source in modules.items())),
         "params": _sha(json.dumps(values, sort_keys=True, default=str)),
         "data": _sha(json.dumps(file_inputs(values))),
         "upstream": _sha(json.dumps(upstream, sort_keys=True)),
-        "libraries": _sha(json.dumps(library_versions())),
+        "libraries": _sha(json.dumps(library_versions(imported_libraries([code, *modules.values()])))),
     }
     return _sha(json.dumps(parts, sort_keys=True)), parts
 

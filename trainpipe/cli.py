@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from .core import TrainpipeError, find_project_dir, read_json
@@ -200,28 +199,17 @@ def sweep_command(args) -> int:
 
 # %% ../nbs/70_cli.ipynb #c7c77f1b
 def run_table(tracking_uri: str, experiment: str | None = None, # the store, and one experiment's name (all by default)
-              sort: str | None = None, limit: int = 20, # the metric to rank by (test_accuracy or test_rmse by default), rows kept
+              sort: str | None = None, limit: int = 20, # the metric to rank by (the headline metric by default), rows kept
              ) -> tuple[str, list[dict]]:
     "The metric ranked by, and up to `limit` pipeline runs as rows, best first."
-    from mlflow import MlflowClient
-    from trainpipe.sweep import rank
-    client = MlflowClient(tracking_uri)
-    experiments = {e.experiment_id: e.name for e in client.search_experiments()}
-    if experiment and experiment not in experiments.values():
-        raise TrainpipeError(f"experiment '{experiment}' is not in {tracking_uri}; it has: {', '.join(sorted(experiments.values())) or 'none'}")
-    ids = [i for i, n in experiments.items() if not experiment or n == experiment]
-    found = client.search_runs(ids, max_results=5000) if ids else []
-    points = [{"metrics": r.data.metrics, "run": r} for r in found if r.data.tags.get("sweep") != "true" and not {"trainpipe.trial", "trainpipe.fold"} & set(r.data.tags)]
-    metric, ranked = rank(points, sort)
-    return metric, [{"run_id": p["run"].info.run_id, "experiment": experiments[p["run"].info.experiment_id],
-                     "config": p["run"].data.tags.get("config", p["run"].info.run_name), "model": p["run"].data.params.get("model.name", ""),
-                     "status": p["run"].info.status, metric: p["metrics"].get(metric),
-                     "started": datetime.fromtimestamp(p["run"].info.start_time / 1000).strftime("%Y-%m-%d %H:%M")} for p in ranked[:limit]]
+    from trainpipe.tracking import leaderboard
+    metric, rows = leaderboard(tracking_uri, experiment, sort, limit=limit)
+    return metric, [{**{k: v for k, v in r.items() if k != "metrics"}, metric: r["metrics"].get(metric)} for r in rows]
 
 def runs_command(args) -> int:
     "Print the leaderboard of recorded runs."
     from trainpipe.tracking import resolve_tracking_uri
-    metric, rows = run_table(resolve_tracking_uri(args.tracking_uri, find_project_dir()), args.experiment, args.sort, args.limit)
+    metric, rows = run_table(resolve_tracking_uri(args.tracking_uri), args.experiment, args.sort, args.limit)
     print(f"{'rank':<5} {'run':<33} {'experiment':<16} {'config':<16} {'model':<18} {'status':<9} {metric or 'metric':>14}  started")
     for i, r in enumerate(rows, 1):
         value = "" if r.get(metric) is None else format(r[metric], ".4f")

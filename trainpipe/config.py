@@ -17,16 +17,17 @@ import yaml
 from .core import TrainpipeError, find_project_dir
 
 # %% auto #0
-__all__ = ['DEFAULT_STAGES', 'DataConfig', 'SplitConfig', 'FeaturesConfig', 'ModelConfig', 'RegisterConfig', 'parse_condition',
-           'EvaluateConfig', 'TuneConfig', 'StageSpec', 'PipelineConfig', 'Config', 'stage_graph', 'upstream',
-           'parse_override', 'load_config', 'flatten', 'stage_parameters', 'to_yaml']
+__all__ = ['MODEL_PARAMS', 'DEFAULT_STAGES', 'COUPLED', 'DataConfig', 'SplitConfig', 'FeaturesConfig', 'ModelConfig',
+           'RegisterConfig', 'parse_condition', 'EvaluateConfig', 'TuneConfig', 'StageSpec', 'PipelineConfig', 'Config',
+           'stage_graph', 'upstream', 'coupled_params', 'parse_override', 'resolve_source', 'load_config', 'flatten',
+           'stage_parameters', 'to_yaml', 'section']
 
 # %% ../nbs/01_config.ipynb #4dfc4856
 @dataclass
 class DataConfig:
     "Where the table comes from, what to predict, and how to clean it (see `trainpipe.sources` and the data stage)."
-    source: str = "data/example.csv"  # a file (relative to the project folder in a config file), an fsspec URL, sklearn:<name>, hf:<name>, a database URL or a folder of texts
-    target: str = "target"  # the column to predict
+    source: str = "data/penguins.csv"  # a file (a relative path is relative to the project folder), an fsspec URL, sklearn:<name>, hf:<name>, a database URL or a folder of texts
+    target: str = "species"  # the column to predict
     task: str = "auto"  # classification, regression, or auto (decided from the target column)
     format: str = "auto"  # the reader: csv, parquet, jsonl, sklearn, sql, text_folder, or auto (from the source)
     delimiter: str = ""  # for delimited text; sniffed when empty
@@ -44,7 +45,7 @@ class SplitConfig:
     "How the rows are split into training and test rows."
     test_size: float = 0.2  # fraction of rows held out for the test set
     random_state: int = 42  # seed of the shuffle
-    stratify: bool = False  # keep class proportions in both parts (classification only)
+    stratify: bool = True  # keep class proportions in every part (classification only)
     method: str = "random"  # random (stratified if `stratify`), group (no group in two parts), time (the latest rows are the test) or column (the data says)
     group_column: str = ""  # for method group: rows with the same value stay together
     time_column: str = ""  # for method time: what orders the rows
@@ -80,16 +81,21 @@ class FeaturesConfig:
         if self.image_shape and (len(self.image_shape) not in (2, 3) or min(self.image_shape) < 1):
             raise TrainpipeError(f"config key 'features.image_shape' must be [height, width] or [height, width, channels], got {self.image_shape}")
 
+MODEL_PARAMS = {"random_forest": {"n_estimators": 100, "random_state": 42}}  # a model's `model.params` when a config names it without them
+
 @dataclass
 class ModelConfig:
     "Which estimator to fit, by registry name, and its constructor arguments."
-    name: str = "random_forest"
-    params: dict = field(default_factory=dict)
+    name: str = "random_forest"  # a name in `trainpipe.models.MODELS`
+    params: dict | None = None  # constructor arguments; when not given, the model's in `MODEL_PARAMS` (none for most)
+
+    def __post_init__(self):
+        if self.params is None: self.params = dict(MODEL_PARAMS.get(self.name, {}))
 
 @dataclass
 class RegisterConfig:
     "Where the fitted pipeline goes in the MLflow Model Registry."
-    model_name: str = "trainpipe-model"
+    model_name: str = "penguins-species"
     smoke_test: bool = True  # serve the registered model on a loopback port and check it answers as the fitted pipeline does
 
 _CONDITION = re.compile(r"^\s*(>=|<=|>|<|==)\s*(-?[0-9.]+(?:e-?[0-9]+)?)\s*$")
@@ -121,7 +127,7 @@ class TuneConfig:
     metric: str = ""  # the cross-validated score to optimise: accuracy (classification) or rmse (regression) by default
     direction: str = "auto"  # maximize, minimize, or auto (from the metric: errors and losses are minimised)
     sampler: str = "tpe"  # tpe, random, or grid (every combination of the space's choices)
-    space: dict = field(default_factory=dict)  # config key -> range or choices, e.g. `model.params.max_depth: {int: [2, 12]}`
+    space: dict = field(default_factory=lambda: {"model.params.n_estimators": {"int": [10, 200], "log": True}, "model.params.max_depth": {"int": [2, 12]}})  # config key -> range or choices; the default forest's, none when a config names another model
     folds: int = 3  # cross-validation folds of the training rows that score each trial
     seed: int = 42  # the sampler's seed
     prune: bool = True  # stop unpromising trials early, from the per-epoch scores of neural models
@@ -164,7 +170,7 @@ class PipelineConfig:
 @dataclass
 class Config:
     "A whole pipeline's settings."
-    experiment: str = "trainpipe"  # MLflow experiment the runs go to
+    experiment: str = "penguins"  # MLflow experiment the runs go to
     data: DataConfig = field(default_factory=DataConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
@@ -174,8 +180,10 @@ class Config:
     tune: TuneConfig = field(default_factory=TuneConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
+    def __post_init__(self): self.model.params = coupled_params(self.model, self.features)
+
 # %% ../nbs/01_config.ipynb #93f3722f
-_TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a mapping", list: "a list"}
+_TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "a mapping", list: "a list", type(None): "empty"}
 
 def _check_value(value, hint, key: str):
     "Return `value` as the type `hint` asks for, or raise naming `key`."
@@ -267,6 +275,28 @@ def upstream(graph: dict[str, StageSpec], name: str) -> list[str]:
             todo += graph[up].after
     return [n for n in graph if n in seen]
 
+# %% ../nbs/01_config.ipynb #5d1c0b7e
+COUPLED = {  # a network architecture's argument that must equal a features key, and when the features stage makes that key's input
+    "text_cnn": ("vocab_size", "max_features", lambda f: f.text == "sequence"),
+    "image_cnn": ("shape", "image_shape", lambda f: bool(f.image_shape)),
+    "transformer": ("pretrained", "tokenizer", lambda f: f.text == "transformer"),
+}
+
+def _plain(value): return list(value) if isinstance(value, (list, tuple)) else value
+
+def coupled_params(model: ModelConfig, features: FeaturesConfig) -> dict:
+    "`model.params`, with a network's argument that follows a features key set from it; an error when the two differ."
+    params, module = dict(model.params), model.params.get("module", "mlp")
+    if model.name != "neural" or module not in COUPLED: return params
+    arg, key, applies = COUPLED[module]
+    if not applies(features): return params
+    param, want = f"module__{arg}", _plain(getattr(features, key))
+    if param not in params: return {**params, param: want}
+    if _plain(params[param]) != want:
+        raise TrainpipeError(f"model.params.{param} ({params[param]!r}) differs from features.{key} ({want!r}); "
+                             f"leave {param} out and it follows features.{key}, or set both to the same value")
+    return params
+
 # %% ../nbs/01_config.ipynb #071273cf
 _EXPONENT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
@@ -314,6 +344,19 @@ def _absolute(source: str, base: Path) -> str:
     if "://" in source or source.startswith("sklearn:") or Path(source).is_absolute(): return source
     return str((base/source).resolve())
 
+def resolve_source(source: str, # `data.source`
+                   project: Path | None = None, # the folder a relative path is relative to; the project's by default
+                  ) -> str:
+    "`source` as the data stage reads it: a relative path is relative to the project folder, wherever the stage runs."
+    return _absolute(source, Path(project) if project else find_project_dir())
+
+def _model_defaults(raw: dict) -> dict:
+    "`raw`, with an empty `tune.space` unless given, when it names another model than the default one the space is for."
+    model = raw.get("model")
+    if isinstance(model, dict) and model.get("name", ModelConfig.name) != ModelConfig.name and isinstance(raw.setdefault("tune", {}), dict):
+        raw["tune"].setdefault("space", {})
+    return raw
+
 def load_config(path: str | Path | None = None, # YAML file; None gives the schema's defaults
                 overrides: list[str] = (), # `key=value` strings, as given to `-p`
                 project: Path | None = None, # folder that relative paths in the file are relative to
@@ -326,9 +369,8 @@ def load_config(path: str | Path | None = None, # YAML file; None gives the sche
         key, value = parse_override(text)
         _set_dotted(raw, key, value)
         if key == "data.source" and isinstance(value, str): cli_source = value
-    cfg = _build(Config, raw)
-    base = Path.cwd() if cli_source is not None else project
-    cfg.data.source = _absolute(cfg.data.source, base)
+    cfg = _build(Config, _model_defaults(raw))
+    cfg.data.source = _absolute(cfg.data.source, Path.cwd()) if cli_source is not None else resolve_source(cfg.data.source, project)
     return cfg
 
 # %% ../nbs/01_config.ipynb #23ba9bbe
@@ -352,3 +394,12 @@ def stage_parameters(cfg: Config) -> dict:
 def to_yaml(cfg: Config) -> str:
     "The resolved config as YAML, as it is saved with every run."
     return yaml.safe_dump(asdict(cfg), sort_keys=False)
+
+# %% ../nbs/01_config.ipynb #83b5660e
+def section(cls: type, # a config section's dataclass, e.g. `SplitConfig`
+            values: dict, # a stage's parameters by name, e.g. the notebook's `globals()`
+            prefix: str | None = None, # the section's key in `Config` (`split`); found from `cls` by default
+           ):
+    "The config section `cls` from flat stage parameters: each field from `<prefix>_<field>` if given, else its default."
+    prefix = prefix or next(f.name for f in fields(Config) if f.type in (cls, cls.__name__))
+    return cls(**{f.name: values[f"{prefix}_{f.name}"] for f in fields(cls) if f"{prefix}_{f.name}" in values})

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['TrainpipeError', 'atomic_path', 'write_json', 'read_json', 'find_project_dir', 'choose', 'parse_python']
+__all__ = ['EXAMPLE_TAG', 'TrainpipeError', 'atomic_path', 'write_json', 'read_json', 'find_project_dir', 'choose',
+           'parse_python', 'production_cells']
 
 # %% ../nbs/00_core.ipynb #ad75d3ce
 class TrainpipeError(Exception):
@@ -77,3 +78,10 @@ _PARSING = threading.Lock()
 def parse_python(source: str) -> ast.Module:
     "`ast.parse(source)`, one thread at a time."
     with _PARSING: return ast.parse(source)
+
+# %% ../nbs/00_core.ipynb #b0ac92bd
+EXAMPLE_TAG = "skip-execution"  # nbclient's tag for a cell it must not execute; papermill honours it, nbdev_test does not
+
+def production_cells(cells: list[dict]) -> list[str]:
+    "The sources of the code cells among a notebook's `cells` (as JSON) that papermill executes."
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code" and EXAMPLE_TAG not in c.get("metadata", {}).get("tags", [])]

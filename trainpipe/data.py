@@ -7,20 +7,22 @@ from __future__ import annotations
 
 import contextlib
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold, StratifiedKFold, train_test_split
 
-from .core import TrainpipeError, atomic_path, choose
+from .config import DataConfig, SplitConfig
+from .core import TrainpipeError, atomic_path, choose, read_json, write_json
 from .schema import column_type, enforce_schema, fingerprint_table, hex_digest, infer_schema, new_digest, quality_findings
-from .sources import open_source, read_source, sniff_delimiter
+from .sources import open_source, read_source, sniff_delimiter, source_kind
 
 # %% auto #0
 __all__ = ['DUPLICATE_POLICIES', 'TASKS', 'MAX_CLASSES', 'SPLIT_METHODS', 'PART_NAMES', 'select_columns', 'check_target',
-           'handle_duplicates', 'infer_task', 'Ingested', 'ingest', 'ingest_in_chunks', 'split_table', 'fold_indices']
+           'handle_duplicates', 'infer_task', 'Ingested', 'ingest', 'check_streaming', 'ingest_in_chunks',
+           'split_table', 'fold_indices', 'DataStage', 'data_summary', 'run_data']
 
 # %% ../nbs/10_data.ipynb #54bfcfef
 def select_columns(df: pd.DataFrame, target: str, columns: list[str] = (), rename: dict | None = None) -> pd.DataFrame:
@@ -92,17 +94,16 @@ class Ingested:
     @property
     def findings(self) -> list[str]: return self.report.result()[2]  # soft data-quality findings
 
-def ingest(source: str, target: str, task: str = "auto", format: str = "auto", delimiter: str = "", table: str = "",
-           query: str = "", columns: list[str] = (), rename: dict | None = None, duplicates: str = "keep",
-           schema: dict | None = None, hf_split: str = "train", # the `data.*` settings
+def ingest(data: DataConfig, # the `data` section: source, target, task, reader settings, columns, rename, duplicates, schema
            report: bool = True, # compute the fingerprint, schema and findings; False when only the checks matter
           ) -> Ingested:
     "Read, select, check and validate the data; the clean table with its schema, findings and fingerprint."
-    df = select_columns(read_source(source, format, delimiter=delimiter, table=table, query=query, hf_split=hf_split), target, columns, rename)
-    df, dropped = check_target(df, target)
-    df, repeated = handle_duplicates(df, duplicates)
-    df = enforce_schema(df, schema or {})
-    task = infer_task(df[target], task)
+    target = data.target
+    raw = read_source(data.source, data.format, delimiter=data.delimiter, table=data.table, query=data.query, hf_split=data.hf_split)
+    df, dropped = check_target(select_columns(raw, target, data.columns, data.rename), target)
+    df, repeated = handle_duplicates(df, data.duplicates)
+    df = enforce_schema(df, data.schema or {})
+    task = infer_task(df[target], data.task)
     if task == "classification" and df[target].nunique() < 2:
         raise TrainpipeError(f"target column '{target}' has a single class ({df[target].iloc[0]!r}); a classifier needs at least two")
     if not report: return Ingested.done(df, task, dropped, repeated, "", {}, [])
@@ -112,15 +113,26 @@ def ingest(source: str, target: str, task: str = "auto", format: str = "auto", d
     return Ingested(df, task, dropped, repeated, found)
 
 # %% ../nbs/10_data.ipynb #04b88855
-def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or URL), and the folder for the parts
-                     target: str, memory_limit_mb: int, # the column to predict, and the memory to stay within
-                     task: str = "auto", delimiter: str = "", columns: list[str] = (), rename: dict | None = None,
-                     duplicates: str = "keep", schema: dict | None = None, # the `data.*` settings, as for `ingest`
-                     test_size: float = 0.2, validation_size: float = 0.0, random_state: int = 42, # the `split.*` settings
+def check_streaming(data: DataConfig, split: SplitConfig, # the `data` and `split` sections
+                   ) -> None:
+    "Refuse, with one sentence, settings that streaming `data.source` in blocks (`data.memory_limit_mb`) cannot honour."
+    if data.memory_limit_mb < 1: raise TrainpipeError(f"data.memory_limit_mb must be at least 1 to stream data.source in blocks, or 0 to read it whole; got {data.memory_limit_mb}")
+    if source_kind(data.source, data.format) != "csv":
+        raise TrainpipeError(f"data.memory_limit_mb streams delimited text only, and data.source '{data.source}' is not; set it to 0")
+    if split.method != "random" or split.folds: raise TrainpipeError("data.memory_limit_mb supports split.method random without split.folds; set it to 0 for other splits")
+
+def ingest_in_chunks(data: DataConfig, # the `data` section: its source a delimited text file (path or URL), its memory_limit_mb the memory to stay within
+                     out: Path, # the folder for the parts
+                     split: SplitConfig | None = None, # the `split` section (test_size, validation_size, random_state); its defaults when None
                     ) -> dict:
-    "Stream `source` into Parquet parts in `out`, block by block; what `ingest` would report, and the parts' row counts."
+    "Stream `data.source` into Parquet parts in `out`, block by block; what `ingest` would report, and the parts' row counts."
     import pyarrow as pa
     import pyarrow.parquet as pq
+    split = split or SplitConfig()
+    check_streaming(data, split)
+    source, target, memory_limit_mb, task, columns, rename, duplicates, schema = (
+        data.source, data.target, data.memory_limit_mb, data.task, data.columns, data.rename, data.duplicates, data.schema)
+    test_size, validation_size, random_state = split.test_size, split.validation_size, split.random_state
     choose({p: p for p in DUPLICATE_POLICIES}, duplicates, "data.duplicates")
     names = ["train", "test"] + (["validation"] if validation_size else [])
     digest, counts, stats = new_digest(), dict.fromkeys(names, 0), {}
@@ -128,7 +140,7 @@ def ingest_in_chunks(source: str, out: Path, # a delimited text file (path or UR
     classes: dict | None = {}
     with open_source(source) as f, contextlib.ExitStack() as stack:
         sample = f.read(1 << 16)
-        sep = delimiter or sniff_delimiter(sample.decode("utf-8", "replace"))
+        sep = data.delimiter or sniff_delimiter(sample.decode("utf-8", "replace"))
         f.seek(0)
         # rows per block: a 24th of the limit in CSV bytes; parsing, dealing and writing a block took about twelve times
         # its CSV size at its peak here, beside a fixed 65 MiB or so for the parser's and Parquet writers' own buffers
@@ -197,30 +209,25 @@ def _two_way(df: pd.DataFrame, size: float, target: str, task: str, seed: int, s
         return df.iloc[kept], df.iloc[held]
     return train_test_split(df, test_size=size, random_state=seed, stratify=df[target] if stratify and task == "classification" else None)
 
-def split_table(df: pd.DataFrame, target: str, task: str,
-                test_size: float = 0.2, # fraction of rows held out for testing
-                random_state: int = 42, # seed of the shuffle
-                stratify: bool = False, # keep class proportions (classification only)
-                method: str = "random", # random, group or time
-                group_column: str = "", time_column: str = "", # for the group and time methods
-                validation_size: float = 0.0, # fraction of all rows held out for validation
-                column: str = "", # for the column method
+def split_table(df: pd.DataFrame, target: str, task: str, # the clean table, the column to predict, the task
+                split: SplitConfig | None = None, # the `split` section: method, sizes, seed, stratify, columns; its defaults when None
                ) -> dict[str, pd.DataFrame]:
     "The parts of `df`: `train`, `test` and, if asked for, `validation`."
-    choose({m: m for m in SPLIT_METHODS}, method, "split.method")
-    for key, name, needed in (("split.group_column", group_column, "group"), ("split.time_column", time_column, "time"), ("split.column", column, "column")):
+    sp = split or SplitConfig()
+    method = choose({m: m for m in SPLIT_METHODS}, sp.method, "split.method")
+    for key, name, needed in (("split.group_column", sp.group_column, "group"), ("split.time_column", sp.time_column, "time"), ("split.column", sp.column, "column")):
         if method == needed and name not in df.columns:
             raise TrainpipeError(f"split.method {method} needs {key} to name a column; the columns are: {', '.join(map(str, df.columns))}")
-    if method == "column": return _given_split(df, column, target, task, random_state, stratify, validation_size)
-    args = (target, task, random_state, stratify, method, group_column, time_column)
+    if method == "column": return _given_split(df, sp.column, target, task, sp.random_state, sp.stratify, sp.validation_size)
+    args = (target, task, sp.random_state, sp.stratify, method, sp.group_column, sp.time_column)
     try:
-        rest, test = _two_way(df, test_size, *args)
+        rest, test = _two_way(df, sp.test_size, *args)
         parts = {"train": rest, "test": test}
-        if validation_size:
-            parts["train"], parts["validation"] = _two_way(rest, validation_size / (1 - test_size), *args)
+        if sp.validation_size:
+            parts["train"], parts["validation"] = _two_way(rest, sp.validation_size / (1 - sp.test_size), *args)
     except ValueError as e:
-        strat = stratify and task == "classification" and method == "random"
-        raise TrainpipeError(f"cannot split {len(df)} rows with split.test_size={test_size}{' and split.stratify=true' if strat else ''}: "
+        strat = sp.stratify and task == "classification" and method == "random"
+        raise TrainpipeError(f"cannot split {len(df)} rows with split.test_size={sp.test_size}{' and split.stratify=true' if strat else ''}: "
                              f"{str(e).splitlines()[0]}; use more rows{' or set split.stratify to false' if strat else ''}") from None
     return {k: v.reset_index(drop=True) for k, v in parts.items()}
 
@@ -235,11 +242,78 @@ def _given_split(df: pd.DataFrame, column: str, target: str, task: str, seed: in
         parts["train"], parts["validation"] = _two_way(parts["train"], validation_size * len(df) / len(parts["train"]), target, task, seed, stratify, "random", "", "")
     return {k: v.reset_index(drop=True) for k, v in parts.items()}
 
-def fold_indices(train: pd.DataFrame, target: str, task: str, folds: int, random_state: int = 42, stratify: bool = False,
-                 group_column: str = "") -> list[list[int]]:
-    "For each of `folds` folds, the positions of its held-out training rows."
-    if group_column: splitter, y, groups = GroupKFold(n_splits=folds), None, train[group_column]
-    elif stratify and task == "classification": splitter, y, groups = StratifiedKFold(folds, shuffle=True, random_state=random_state), train[target], None
-    else: splitter, y, groups = KFold(folds, shuffle=True, random_state=random_state), None, None
+def fold_indices(train: pd.DataFrame, target: str, task: str, # the training rows, the column to predict, the task
+                 split: SplitConfig, # the `split` section: folds, seed, and stratified or grouped as the split is
+                ) -> list[list[int]]:
+    "For each of `split.folds` folds, the positions of its held-out training rows."
+    folds = split.folds
+    if split.method == "group": splitter, y, groups = GroupKFold(n_splits=folds), None, train[split.group_column]
+    elif split.stratify and task == "classification": splitter, y, groups = StratifiedKFold(folds, shuffle=True, random_state=split.random_state), train[target], None
+    else: splitter, y, groups = KFold(folds, shuffle=True, random_state=split.random_state), None, None
     try: return [held.tolist() for _, held in splitter.split(train, y, groups)]
     except ValueError as e: raise TrainpipeError(f"cannot make {folds} folds of {len(train)} training rows: {str(e).splitlines()[0]}; lower split.folds") from None
+
+# %% ../nbs/10_data.ipynb #d7a1c0df
+@dataclass
+class DataStage:
+    "What the data stage produced."
+    ingested: Ingested  # the clean table (without rows when streamed) with its task, schema, findings and fingerprint
+    parts: dict[str, pd.DataFrame]  # train, test (and validation); empty when a streamed table was too big to load back
+    rows: int  # rows kept
+    counts: dict[str, int]  # rows per part
+    declared: dict  # what the stage declared for the runner (`trainpipe.store.declared`)
+    out: Path  # the stage's folder in the run
+
+def data_summary(run_dir: Path, # a run folder
+                ) -> dict:
+    "What the data stage in `run_dir` tells the stages after it: source, target, task and the names of the parts."
+    path = Path(run_dir)/"data"/"summary.json"
+    if not path.is_file():
+        raise TrainpipeError(f"run folder {run_dir} has no data stage outputs ({path} is missing); run the data stage there first, or leave run_dir None to have them made")
+    return read_json(path)
+
+def _quality_figure(schema: dict, parts: dict, target: str, task: str, rows: int):
+    "Missing values per column, and the target's distribution in each part."
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.2))
+    pd.Series({k: v["missing"] / max(rows, 1) for k, v in schema.items()}, dtype=float).sort_values().plot.barh(ax=ax1, title="missing, share of rows", xlim=(0, 1))
+    if not parts: ax2.set_axis_off()  # a streamed ingest of a million rows or more: the parts are not loaded to plot them
+    elif task == "classification":
+        pd.concat({k: v[target].value_counts(normalize=True) for k, v in parts.items()}, axis=1).plot.bar(ax=ax2, title=f"{target} share per part")
+    else:
+        for k, v in parts.items(): v[target].plot.hist(ax=ax2, alpha=0.5, bins=30, label=k, density=True, title=f"{target} per part")
+        ax2.legend()
+    return fig
+
+def run_data(run_dir: Path, # the run folder; the stage writes to `run_dir/data`
+             data: DataConfig, split: SplitConfig, # the `data` and `split` sections of the config
+            ) -> DataStage:
+    "Ingest and split `data.source` into `run_dir/data`, with the records the later stages and the runner read."
+    import matplotlib.pyplot as plt
+    from trainpipe.config import resolve_source
+    from trainpipe.store import declare, load_frame, save_frame
+    out, source, target = Path(run_dir)/"data", resolve_source(data.source), data.target
+    data = replace(data, source=source)  # a relative path is relative to the project, wherever the stage runs
+    if data.memory_limit_mb:  # a file bigger than memory: streamed into the parts block by block
+        report = ingest_in_chunks(data, out, split)
+        parts = {name: load_frame(out/f"{name}.parquet") for name in report["parts"]} if sum(report["parts"].values()) < 1_000_000 else {}
+        ingested = Ingested.done(pd.DataFrame(columns=list(report["schema"])), report["task"], report["dropped_target"], report["duplicates"],
+                                 report["fingerprint"], report["schema"], report["findings"])
+        rows, counts = report["rows"], report["parts"]
+    else:
+        ingested = ingest(data)
+        parts = split_table(ingested.table, target, ingested.task, split)
+        for name, part in parts.items(): save_frame(part, out/f"{name}.parquet")
+        rows, counts = len(ingested.table), {k: len(v) for k, v in parts.items()}
+        if split.folds: write_json(fold_indices(parts["train"], target, ingested.task, split), out/"folds.json")
+    write_json({"source": source, "target": target, "task": ingested.task, "parts": list(counts)}, out/"summary.json")
+    write_json(ingested.schema, out/"schema.json")
+    write_json(ingested.findings, out/"quality.json")
+    write_json({"name": Path(source).stem or source, "source": source, "digest": ingested.fingerprint,
+                "rows": rows, "columns": list(ingested.schema)}, out/"dataset.json")
+    metrics = {"data_rows": rows, "data_rows_dropped": ingested.dropped_target, **{f"data_{k}_rows": n for k, n in counts.items()},
+               **({"data_duplicate_rows": ingested.duplicates} if ingested.duplicates is not None else {})}
+    figure = _quality_figure(ingested.schema, parts, target, ingested.task, rows)
+    declared = declare(out, metrics=metrics, figures={"quality": figure})
+    plt.close(figure)
+    return DataStage(ingested, parts, rows, counts, declared, out)

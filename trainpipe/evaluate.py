@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,12 +18,15 @@ from sklearn.metrics import (ConfusionMatrixDisplay, accuracy_score, auc, averag
                              median_absolute_error, precision_recall_curve, precision_score, r2_score, recall_score,
                              roc_auc_score, roc_curve, root_mean_squared_error)
 
+from .config import EvaluateConfig, FeaturesConfig, ModelConfig
+from .tracking import headline_metric
+
 # %% auto #0
-__all__ = ['CLASSIFICATION_METRICS', 'PROBABILITY_METRICS', 'REGRESSION_METRICS', 'BOOTSTRAP_METRICS', 'HEADLINE', 'GAP_SCORES',
-           'PLOTS', 'PROBABILITY_PLOTS', 'IMPORTANCE_MAX_FEATURES', 'LOWER_IS_BETTER', 'score', 'per_class_report',
-           'bootstrap_interval', 'fit_gap', 'confusion_matrix_plot', 'residuals_plot', 'predicted_vs_actual_plot',
-           'learning_curve', 'learning_curve_plot', 'roc_pr_plot', 'calibration_plot', 'feature_importance',
-           'permutation_importance_plot', 'compare_runs', 'comparison_plot']
+__all__ = ['CLASSIFICATION_METRICS', 'PROBABILITY_METRICS', 'REGRESSION_METRICS', 'BOOTSTRAP_METRICS', 'GAP_SCORES', 'PLOTS',
+           'PROBABILITY_PLOTS', 'IMPORTANCE_MAX_FEATURES', 'score', 'per_class_report', 'bootstrap_interval', 'fit_gap',
+           'confusion_matrix_plot', 'residuals_plot', 'predicted_vs_actual_plot', 'learning_curve',
+           'learning_curve_plot', 'roc_pr_plot', 'calibration_plot', 'feature_importance',
+           'permutation_importance_plot', 'compare_runs', 'comparison_plot', 'run_evaluate']
 
 # %% ../nbs/40_evaluate.ipynb #f330be25
 def _onehot(y, classes) -> np.ndarray:
@@ -79,7 +83,6 @@ def per_class_report(y, pred) -> pd.DataFrame:
 # %% ../nbs/40_evaluate.ipynb #7ed91c84
 BOOTSTRAP_METRICS = {"accuracy": lambda y, pred: (y == pred).mean(axis=1),
                      "rmse": lambda y, pred: np.sqrt(((y - pred) ** 2).mean(axis=1))}
-HEADLINE = {"classification": "accuracy", "regression": "rmse"}  # the metric whose interval the stage logs
 
 def bootstrap_interval(y, pred, # the truth and the model's predictions on the test rows
                        metric: str = "accuracy", # a name in `BOOTSTRAP_METRICS`
@@ -220,36 +223,105 @@ def permutation_importance_plot(table: pd.DataFrame, # `feature_importance`'s ta
     return fig
 
 # %% ../nbs/40_evaluate.ipynb #7dddbe65
-LOWER_IS_BETTER = ("rmse", "mae", "log_loss", "brier", "mape", "median_ae")
-
 def compare_runs(tracking_uri: str, experiment: str, # the store, and the experiment to read
                  current: dict | None = None, # this run's metrics, shown as the row `this run`
-                 metric: str | None = None, # what to sort by; the first test metric by default
+                 metric: str | None = None, # what to sort by; the headline metric by default
                 ) -> pd.DataFrame:
-    "The latest finished run of each config in `experiment`, with its model and test metrics, best first."
-    from mlflow import MlflowClient
-    client = MlflowClient(tracking_uri)
-    found = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([found.experiment_id], "attributes.status = 'FINISHED'", order_by=["attributes.start_time DESC"],
-                              max_results=500) if found else []
-    rows = {}
-    for r in runs:
-        config = r.data.tags.get("config", r.info.run_name)
-        if config in rows or r.data.tags.get("sweep") == "true": continue
-        model = r.data.params.get("model.name", "?")
-        if module := r.data.params.get("model.params.module"): model += f" ({module})"
-        rows[config] = {"config": config, "model": model, **{k: v for k, v in r.data.metrics.items() if k.startswith("test_")}}
+    "The latest finished pipeline run of each config in `experiment`, with its model and test metrics, best first."
+    from trainpipe.core import TrainpipeError
+    from trainpipe.tracking import leaderboard  # here: it reads MLflow, which the stages importing this module need not load
     current = {k: v for k, v in (current or {}).items() if k.startswith("test_")}
-    table = pd.DataFrame([*([{"config": "this run", "model": "", **current}] if current else []), *rows.values()])
+    try: metric, rows = leaderboard(tracking_uri, experiment, metric, current, latest=True, finished=True)
+    except TrainpipeError: return pd.DataFrame()  # the experiment is not in the store: nothing to compare with
+    table = pd.DataFrame([{"config": r["config"], "model": r["model"], **{k: v for k, v in r["metrics"].items() if k.startswith("test_")}}
+                          for r in rows])
     if table.empty: return table
-    metric = metric or next((c for c in table.columns if c.startswith("test_")), None)
-    if metric: table = table.sort_values(metric, ascending=metric.endswith(LOWER_IS_BETTER), na_position="last")
-    return table.set_index("config")
+    table = table.set_index("config")
+    table.attrs["metric"] = metric  # what it is ranked by, for the plot
+    return table
 
-def comparison_plot(table: pd.DataFrame, metric: str):
+def comparison_plot(table: pd.DataFrame, # `compare_runs`'s table
+                    metric: str | None = None, # the metric drawn; the one the table is ranked by by default
+                   ):
     "A bar per config of `metric`."
+    metric = metric or table.attrs["metric"]
     fig, ax = plt.subplots(figsize=(6, 0.45 * len(table) + 1))
     ax.barh(table.index[::-1], table[metric][::-1], color="tab:blue")
     ax.set(xlabel=metric, title=f"{metric} of the experiment's runs")
     fig.tight_layout()
     return fig
+
+# %% ../nbs/40_evaluate.ipynb #0ebb363d
+def _misclassified(run_dir: Path, y_test: pd.Series, pred, shape: list[int]):
+    "A grid of the test images the model got wrong, captioned with what it took them for."
+    from trainpipe.core import read_json
+    from trainpipe.neural import image_grid
+    from trainpipe.store import load_frame
+    target = read_json(run_dir/"data"/"summary.json")["target"]
+    wrong, truth = np.flatnonzero(pred != y_test.to_numpy())[:24], y_test.to_numpy()
+    pixels = load_frame(run_dir/"data"/"test.parquet").drop(columns=[target]).to_numpy(dtype=float)[wrong].reshape(len(wrong), *shape)
+    return image_grid(pixels, [f"{t} as {p}" for t, p in zip(truth[wrong], pred[wrong])],
+                      title=f"{int((pred != truth).sum())} of {len(truth)} test images misclassified (true as predicted)")
+
+def run_evaluate(run_dir: Path, # the run folder: reads data/, features/ and train/, writes evaluate/
+                 evaluate: EvaluateConfig, # the interval, the overfitting threshold and the learning curve
+                 model: ModelConfig, # the configured model, whose registry entry says which types loading it may trust
+                 features: FeaturesConfig, # image data shows the misclassified images; token ids leave out feature importance
+                 experiment: str = "trainpipe", # the MLflow experiment whose other runs this one is compared with
+                 tracking_uri: str | None = None, # the store to compare in; None compares with nothing
+                ) -> dict:
+    "Score the fitted model on the test rows and declare the metrics, the overfitting tag, the figures and the report; what it found."
+    import shutil
+
+    from trainpipe.core import TrainpipeError, read_json, write_json
+    from trainpipe.models import trusted_types
+    from trainpipe.store import declare, load_frame, load_object
+    run_dir = Path(run_dir)
+    out, rows = run_dir/"evaluate", {n: run_dir/"features"/f"{n}.parquet" for n in ("X_train", "y_train", "X_test", "y_test")}
+    for needed in (run_dir/"data"/"summary.json", *rows.values(), run_dir/"train"/"model.skops"):
+        if not needed.exists(): raise TrainpipeError(f"run folder {run_dir} has no {needed.relative_to(run_dir)}; run the stages before evaluate into it first")
+    shutil.rmtree(out, ignore_errors=True)  # what an earlier attempt left (a plot, a metric) is not this run's output
+    task = read_json(run_dir/"data"/"summary.json")["task"]
+    spec = run_dir/"train"/"model_spec.json"
+    name = read_json(spec)["model_name"] if spec.exists() else model.name  # tuning may pick another
+    fitted = load_object(run_dir/"train"/"model.skops", trusted_types(name))
+    X_train, X_test = load_frame(rows["X_train"]), load_frame(rows["X_test"])
+    y_train, y_test = load_frame(rows["y_train"]).iloc[:, 0], load_frame(rows["y_test"]).iloc[:, 0]
+    pred = fitted.predict(X_test)
+
+    metrics = score(fitted, X_test, y_test, task)
+    if evaluate.bootstrap:
+        headline = headline_metric(task, prefix="")  # the interval of the metric runs are ranked by
+        low, high = bootstrap_interval(y_test, pred, headline, evaluate.bootstrap)
+        metrics |= {f"test_{headline}_ci_low": low, f"test_{headline}_ci_high": high}
+    metrics |= fit_gap(fitted, X_train, y_train, X_test, y_test, task)
+    gap_score, overfitting = GAP_SCORES[task][0], metrics["fit_gap"] > evaluate.overfit_threshold
+    if overfitting: print(f"WARNING: the model may be overfitting: its {gap_score} is {metrics['fit_gap']:.3f} higher on the training rows "
+                          f"than on the test rows, over evaluate.overfit_threshold ({evaluate.overfit_threshold})")
+
+    per_class = per_class_report(y_test, pred) if task == "classification" else None
+    if per_class is not None: write_json(per_class.to_dict(orient="index"), out/"per_class.json")
+    figures = {k: plot(y_test, pred) for k, plot in PLOTS[task].items()}
+    if task == "classification" and hasattr(fitted, "predict_proba"):
+        proba = fitted.predict_proba(X_test)
+        figures |= {k: plot(y_test, proba, fitted.classes_) for k, plot in PROBABILITY_PLOTS.items()}
+    curve = None
+    if evaluate.learning_curve and not (run_dir/"train"/"history.json").exists():  # a network's, from its epochs, is the train stage's
+        curve = learning_curve(fitted, X_train, y_train, X_test, y_test, task, evaluate.learning_curve)
+        write_json(curve.to_dict(orient="list"), out/"learning_curve.json")
+        figures["learning_curve"] = learning_curve_plot(curve)
+    skipped = ("image pixels" if features.image_shape else "token ids" if features.text in ("sequence", "transformer") else
+               f"{X_test.shape[1]} features" if X_test.shape[1] > IMPORTANCE_MAX_FEATURES else None)
+    if skipped: print(f"permutation importance skipped: the features are {skipped}")
+    else: figures["permutation_importance"] = permutation_importance_plot(feature_importance(fitted, X_test, y_test, gap_score), scoring=gap_score)
+    if features.image_shape: figures["misclassified"] = _misclassified(run_dir, y_test, pred, features.image_shape)
+    comparison = None
+    if tracking_uri:
+        headline = headline_metric(task)
+        comparison = compare_runs(tracking_uri, experiment, metrics, headline)
+        if len(comparison) > 1: figures["comparison"] = comparison_plot(comparison, headline)
+
+    declare(out, metrics=metrics, tags={"overfitting": str(overfitting).lower()}, figures=figures, report=True)
+    for fig in figures.values(): plt.close(fig)
+    return {"metrics": metrics, "test_rows": len(X_test), "overfitting": overfitting, "per_class": per_class, "learning_curve": curve,
+            "comparison": comparison, "figures": {k: out/f"{k}.png" for k in figures}, "model": fitted}

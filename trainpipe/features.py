@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,13 +20,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .config import FeaturesConfig
 from .core import TrainpipeError, choose
 
 # %% auto #0
 __all__ = ['NUMERIC_SCALERS', 'MAX_CATEGORIES', 'CATEGORICAL_ENCODERS', 'NUMERIC_IMPUTERS', 'TEXT_MIN_WORDS', 'DATETIME_PARTS',
            'TOKENIZERS', 'TEXT_ENCODERS', 'PAD', 'UNKNOWN', 'MINILM', 'TRUSTED_TYPES', 'split_columns', 'DatetimeParts',
            'tokenize', 'TextFeatures', 'TokenSequences', 'pretrained_path', 'pretrained_tokenizer', 'TransformerTokens',
-           'ImageNormalizer', 'as_images', 'make_preprocessor', 'check_features']
+           'ImageNormalizer', 'as_images', 'make_preprocessor', 'check_features', 'FeaturesStage', 'run_features']
 
 # %% ../nbs/20_features.ipynb #7a4f5e7f
 NUMERIC_SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler, "none": None}
@@ -226,28 +229,22 @@ def as_images(X, shape: tuple[int, ...]) -> np.ndarray:
 
 # %% ../nbs/20_features.ipynb #d673bd44
 def make_preprocessor(columns: dict[str, list[str]], # column names by kind, from `split_columns`
-                      scaler: str = "standard", # a `NUMERIC_SCALERS` name
-                      encoder: str = "onehot", # a `CATEGORICAL_ENCODERS` name
-                      impute: str = "median", # a `NUMERIC_IMPUTERS` name
-                      datetime_parts: tuple[str, ...] = ("year", "month", "day", "day_of_week", "hour"),
-                      text: str = "tfidf", # one of `TEXT_ENCODERS`
-                      tokenizer: str = "words", # a `TOKENIZERS` name
-                      max_features: int = 5000, ngrams: int = 1, max_len: int = 64,
-                      image_shape: tuple[int, ...] = (), # when set, the numeric columns are pixels of images of this shape
+                      features: FeaturesConfig | None = None, # the `features` section: scaler, encoder, imputer, text encoder...; its defaults when None
                      ) -> ColumnTransformer:
-    "An unfitted `ColumnTransformer` for these columns and choices."
-    scale = choose(NUMERIC_SCALERS, scaler, "features.numeric")
-    fill = choose(NUMERIC_IMPUTERS, impute, "features.impute")
-    encode = choose(CATEGORICAL_ENCODERS, encoder, "features.categorical")
-    choose(dict.fromkeys(TEXT_ENCODERS), text, "features.text")
+    "An unfitted `ColumnTransformer` for these columns and the choices in `features`."
+    f = features or FeaturesConfig()
+    scale = choose(NUMERIC_SCALERS, f.numeric, "features.numeric")
+    fill = choose(NUMERIC_IMPUTERS, f.impute, "features.impute")
+    encode = choose(CATEGORICAL_ENCODERS, f.categorical, "features.categorical")
+    choose(dict.fromkeys(TEXT_ENCODERS), f.text, "features.text")
     num_steps = [make() for make in (fill, scale) if make is not None]
-    numeric = (ImageNormalizer(tuple(image_shape)) if image_shape else make_pipeline(*num_steps) if num_steps else "passthrough")
+    numeric = (ImageNormalizer(tuple(f.image_shape)) if f.image_shape else make_pipeline(*num_steps) if num_steps else "passthrough")
     parts = [("numeric", numeric, columns.get("numeric", [])),
              ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"), encode()), columns.get("categorical", [])),
-             ("datetime", make_pipeline(DatetimeParts(tuple(datetime_parts)), *([fill()] if fill else [])), columns.get("datetime", []))]
+             ("datetime", make_pipeline(DatetimeParts(tuple(f.datetime_parts)), *([fill()] if fill else [])), columns.get("datetime", []))]
     for c in columns.get("text", []):
-        encode_text = (TokenSequences(max_len, max_features, tokenizer) if text == "sequence" else
-                       TransformerTokens(tokenizer, max_len) if text == "transformer" else TextFeatures(text, max_features, ngrams, tokenizer))
+        encode_text = (TokenSequences(f.max_len, f.max_features, f.tokenizer) if f.text == "sequence" else
+                       TransformerTokens(f.tokenizer, f.max_len) if f.text == "transformer" else TextFeatures(f.text, f.max_features, f.ngrams, f.tokenizer))
         parts.append((f"text_{c}", encode_text, [c]))
     return ColumnTransformer([p for p in parts if len(p[2])], verbose_feature_names_out=False).set_output(transform="pandas")
 
@@ -269,3 +266,35 @@ def check_features(cfg, X: pd.DataFrame | None = None, # a `FeaturesConfig`, and
     if cfg.image_shape and len(numeric) != int(np.prod(cfg.image_shape)):
         raise TrainpipeError(f"features.image_shape {cfg.image_shape} needs {int(np.prod(cfg.image_shape))} pixel columns, "
                              f"but the table has {len(numeric)} numeric columns; set the shape of one image")
+
+# %% ../nbs/20_features.ipynb #f3a7c0df
+@dataclass
+class FeaturesStage:
+    "What the features stage produced."
+    preprocessor: ColumnTransformer  # fitted on the training rows
+    columns: dict[str, list[str]]  # the input columns by kind (`split_columns`)
+    X_train: pd.DataFrame  # the training rows as the model sees them
+    declared: dict  # what the stage declared for the runner (`trainpipe.store.declared`)
+    out: Path  # the stage's folder in the run
+
+def run_features(run_dir: Path, # the run folder: reads `run_dir/data`, writes `run_dir/features`
+                 features: FeaturesConfig, # the `features` section of the config
+                ) -> FeaturesStage:
+    "Fit the preprocessing on the data stage's training rows; write every part's features and targets, and the fitted preprocessor."
+    from trainpipe.data import data_summary
+    from trainpipe.store import declare, load_frame, save_frame, save_object
+    run_dir = Path(run_dir)
+    summary, out = data_summary(run_dir), run_dir/"features"
+    target = summary["target"]
+    parts = {name: load_frame(run_dir/"data"/f"{name}.parquet") for name in summary.get("parts", ["train", "test"])}
+    X_train = parts["train"].drop(columns=[target])
+    columns = split_columns(X_train, features.text_columns)
+    preprocessor = make_preprocessor(columns, features).fit(X_train)
+    transformed = {}
+    for name, part in parts.items():
+        transformed[name] = preprocessor.transform(part.drop(columns=[target]))
+        save_frame(transformed[name], out/f"X_{name}.parquet")
+        save_frame(part[[target]], out/f"y_{name}.parquet")
+    save_object(preprocessor, out/"preprocessor.skops")
+    declared = declare(out, metrics={"features_in": X_train.shape[1], "features_out": len(preprocessor.get_feature_names_out())})
+    return FeaturesStage(preprocessor, columns, transformed["train"], declared, out)

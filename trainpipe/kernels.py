@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from .cache import RUNNER_MODULES
-from .core import parse_python
+from .core import parse_python, production_cells
 
 # %% auto #0
 __all__ = ['START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'warm_code', 'Kernel', 'KernelPool', 'StageTimeout', 'run_notebook',
@@ -26,6 +26,13 @@ def _imports_in(tree: ast.AST, package: str, # parsed code, and the package name
                 functions: tuple[str, ...] | None = None, # follow only these functions' bodies; None: every function
                ) -> list[tuple[str, tuple[str, ...]]]:
     "Each import statement in `tree` as (absolute module, names taken from it)."
+    if functions is not None:  # and the module's own functions that those call, and so on
+        defs = {n.name: n for n in getattr(tree, "body", []) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        todo, functions = list(functions), set()
+        while todo:
+            if (name := todo.pop()) in functions: continue
+            functions.add(name)
+            if name in defs: todo += [c.func.id for c in ast.walk(defs[name]) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)]
     found = []
     def visit(node):
         for child in ast.iter_child_nodes(node):
@@ -43,9 +50,8 @@ def stage_imports(notebook: Path, # a stage notebook
                  ) -> list[str]:
     "The modules running `notebook` imports, in the order it meets them."
     todo = []
-    for cell in json.loads(Path(notebook).read_text())["cells"]:
-        if cell["cell_type"] != "code": continue
-        try: todo += _imports_in(parse_python("".join(cell["source"])), package.name)
+    for source in production_cells(json.loads(Path(notebook).read_text())["cells"]):
+        try: todo += _imports_in(parse_python(source), package.name)
         except SyntaxError: continue  # a cell of shell commands or magics imports nothing we could see
     modules, followed = [], set()
     while todo:

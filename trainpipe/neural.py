@@ -23,8 +23,8 @@ from .core import TrainpipeError, choose
 # %% auto #0
 __all__ = ['ARCHITECTURES', 'ARCHITECTURE_REQUIREMENTS', 'OPTIMIZERS', 'SCHEDULERS', 'ROUTES', 'TRUSTED_TYPES', 'architecture',
            'mlp', 'text_cnn', 'augment_layer', 'image_cnn', 'transformer', 'image_grid', 'augmented_samples',
-           'resolve_device', 'resolve_precision', 'ProgressBar', 'MlflowHook', 'TorchEstimator', 'TorchClassifier',
-           'TorchRegressor', 'plot_history']
+           'resolve_device', 'resolve_precision', 'ProgressBar', 'TorchEstimator', 'TorchClassifier', 'TorchRegressor',
+           'plot_history']
 
 # %% ../nbs/25_neural.ipynb #aadeedbc
 ARCHITECTURES: dict[str, Callable] = {}
@@ -210,15 +210,6 @@ class ProgressBar:
         if self.bar: self.bar.close()
         parts = [f"{k} {v:.4f}" for k, v in record.items() if k not in ("epoch", "epoch_seconds")]
         print(f"epoch {epoch + 1}/{est.epochs}  " + "  ".join(parts) + f"  {record['epoch_seconds']:.1f}s", file=self.file or sys.stderr)
-
-class MlflowHook:
-    "Log each epoch's record to an MLflow run (`run_id`, or the active one) with `step=epoch`."
-    def __init__(self, run_id: str | None = None): self.run_id = run_id
-    def on_epoch_end(self, est, epoch, record):
-        import mlflow
-        metrics = {k: v for k, v in record.items() if k != "epoch" and v is not None}
-        if self.run_id: mlflow.MlflowClient().log_batch(self.run_id, [mlflow.entities.Metric(k, v, int(time.time() * 1000), epoch) for k, v in metrics.items()])
-        else: mlflow.log_metrics(metrics, step=epoch)
 
 # %% ../nbs/25_neural.ipynb #c75aa728
 def _save_checkpoint(state: dict, folder: Path):

@@ -22,12 +22,14 @@ from .cache import StageCache, file_inputs, fingerprint, library_versions, stage
 from .config import Config, PipelineConfig, StageSpec, flatten, load_config, stage_parameters, to_yaml, upstream
 from .core import TrainpipeError, atomic_path, choose, find_project_dir, parse_python, read_json, write_json
 from .kernels import KernelPool, failure, run_notebook
+from .store import declared
 from .tracking import PipelineRun, defer_run, git_info, record_all_pending, resolve_tracking_uri
 
 # %% auto #0
-__all__ = ['RUN_VALUES', 'REPORTED', 'NOT_COMPARED', 'stage_notebook', 'notebook_parameters', 'Stage', 'find_stages',
-           'check_config', 'select_stages', 'render_report', 'RunResult', 'run_pipeline', 'pipeline_status',
-           'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run', 'upstream_run']
+__all__ = ['EXTRAS', 'MODEL_STAGES', 'RUN_VALUES', 'REPORT', 'NOT_COMPARED', 'stage_notebook', 'notebook_parameters',
+           'needed_modules', 'check_extras', 'Stage', 'find_stages', 'check_config', 'select_stages', 'render_report',
+           'RunResult', 'run_pipeline', 'pipeline_status', 'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline',
+           'reproduce_run', 'upstream_run']
 
 # %% ../nbs/60_pipeline.ipynb #0d2148d2
 def stage_notebook(nbs: Path, stage: str) -> Path:
@@ -47,6 +49,35 @@ def notebook_parameters(nb: Path) -> list[str]:
     targets = [t for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])]
     return [t.id for t in targets if isinstance(t, ast.Name)]
+
+# %% ../nbs/60_pipeline.ipynb #e4a1d5c8
+EXTRAS = {"torch": "torch", "transformers": "nlp"}  # a module an optional feature imports -> trainpipe's extra that installs it
+MODEL_STAGES = {"tune", "train", "evaluate", "register"}  # the stages that fit or load the model
+
+def needed_modules(cfg: Config, stages: set[str]) -> dict[str, str]:
+    "The optional modules that the `stages` of `cfg` import, each with the setting that needs it."
+    from trainpipe.models import MODELS
+    from trainpipe.neural import ARCHITECTURE_REQUIREMENTS
+    need = {}
+    if "features" in stages and cfg.features.text == "transformer": need["transformers"] = "features.text transformer"
+    if stages & MODEL_STAGES:
+        searched = cfg.tune.space.get("model.name", []) if "tune" in stages else []
+        for name in [cfg.model.name, *(searched if isinstance(searched, list) else [])]:
+            for module in getattr(MODELS.get(name), "requirements", ()): need.setdefault(module, f"model.name {name}")
+        if cfg.model.name == "neural":
+            arch = cfg.model.params.get("module", "mlp")
+            for module in ARCHITECTURE_REQUIREMENTS.get(arch, ()): need.setdefault(module, f"model.params.module {arch}")
+    return need
+
+def check_extras(cfg: Config, stages: set[str]):
+    "Refuse `cfg` when its `stages` need a module that is not installed, naming the extra that installs it."
+    import importlib.util
+    missing = {m: why for m, why in needed_modules(cfg, stages).items() if importlib.util.find_spec(m) is None}
+    if not missing: return
+    needs = " and ".join(f"{why} needs {m}" for m, why in missing.items())
+    extras, others = [e for m, e in EXTRAS.items() if m in missing], [m for m in missing if m not in EXTRAS]
+    fix = " and ".join([*([f"pip install -e '.[{','.join(extras)}]'"] if extras else []), *([f"pip install {' '.join(others)}"] if others else [])])
+    raise TrainpipeError(f"{needs}, which {'is' if len(missing) == 1 else 'are'} not installed here; install {'it' if len(missing) == 1 else 'them'} with {fix}")
 
 # %% ../nbs/60_pipeline.ipynb #8df8936b
 RUN_VALUES = ("run_dir", "mlflow_run_id")  # differ in every run without changing what a stage computes
@@ -84,23 +115,19 @@ def check_config(cfg: Config,
                  data_outputs: Path | None = None, # the cached data stage's outputs, when the data stage is not among them
                 ) -> str | None:
     "Reject a bad choice, data source, schema, split or model in `cfg` with one clear sentence; the task, if it was found."
-    from trainpipe.data import fold_indices, ingest, split_table
+    from trainpipe.data import check_streaming, fold_indices, ingest, split_table
     from trainpipe.features import check_features
     from trainpipe.models import MODELS, make_model
     names, d, sp = set(cfg.pipeline.graph()) if stages is None else set(stages), cfg.data, cfg.split
+    check_extras(cfg, names)
     check_features(cfg.features)
-    if "data" in names and d.memory_limit_mb:  # a file too big to read here: its kind is checked, the rest as it streams
-        from trainpipe.sources import source_kind
-        if source_kind(d.source, d.format) != "csv":
-            raise TrainpipeError(f"data.memory_limit_mb streams delimited text only, and data.source '{d.source}' is not; set it to 0")
-        if sp.method != "random" or sp.folds: raise TrainpipeError("data.memory_limit_mb supports split.method random without split.folds; set it to 0 for other splits")
+    if "data" in names and d.memory_limit_mb:  # a file too big to read here: its settings are checked, the rest as it streams
+        check_streaming(d, sp)
     elif "data" in names:
-        data = ingest(d.source, d.target, d.task, d.format, d.delimiter, d.table, d.query, d.columns, d.rename, d.duplicates, d.schema,
-                      d.hf_split, report=False)
+        data = ingest(d, report=False)
         task = data.task
-        parts = split_table(data.table, d.target, task, sp.test_size, sp.random_state, sp.stratify, sp.method, sp.group_column,
-                            sp.time_column, sp.validation_size, sp.column)
-        if sp.folds: fold_indices(parts["train"], d.target, task, sp.folds, sp.random_state, sp.stratify, sp.group_column if sp.method == "group" else "")
+        parts = split_table(data.table, d.target, task, sp)
+        if sp.folds: fold_indices(parts["train"], d.target, task, sp)
         if "features" in names: check_features(cfg.features, data.table.drop(columns=[d.target]))
     elif data_outputs:  # the data comes from the cache: what it says, and its training rows for the features check
         task = task or read_json(data_outputs/"summary.json")["task"]
@@ -134,7 +161,7 @@ def select_stages(graph: dict[str, StageSpec], # the config's stage graph (`cfg.
     return picked
 
 # %% ../nbs/60_pipeline.ipynb #25099edc
-REPORTED = "evaluate"  # the stage whose executed notebook becomes the run's report
+REPORT = "report.html"  # in the folder of the stage that declared `report=True`
 
 def render_report(notebook: Path, dest: Path):
     "Write `notebook` as standalone HTML to `dest`, without its code cells' inputs."
@@ -200,12 +227,13 @@ def _run_stages(stages: list[Stage], result: RunResult, values: dict, run: Pipel
             result.status, result.error = "FAILED", result.error or error
             if run: run.set_tag("failed_stage", stage.name)
             return on_stage(stage.name, "failed", time.perf_counter() - began)
-        if not entry and stage.name == REPORTED: render_report(out, stage_dir/"report.html")
+        outputs = declared(stage_dir)
+        if not entry and outputs.get("report"): render_report(out, stage_dir/REPORT)
         if not entry: fingerprints[stage.name] = cache.save(stage.name, key, parts, stage_dir, out)
-        if (stage_dir/"metrics.json").exists(): result.metrics.update(read_json(stage_dir/"metrics.json"))
-        if (stage_dir/"model.json").exists(): result.model_uri = read_json(stage_dir/"model.json")["model_uri"]
-        if (stage_dir/"gate.json").exists(): result.not_promoted = read_json(stage_dir/"gate.json")["failed"]
-        if (stage_dir/"report.html").exists(): result.report = stage_dir/"report.html"
+        result.metrics.update(outputs["metrics"])
+        result.model_uri = outputs.get("model_uri", result.model_uri)
+        result.not_promoted = outputs.get("not_promoted", result.not_promoted)
+        if outputs.get("report"): result.report = stage_dir/REPORT
         if run: run.log_stage(stage_dir)
         on_stage(stage.name, "cached" if entry else "done", time.perf_counter() - began)
     with ThreadPoolExecutor(settings.jobs) as threads:

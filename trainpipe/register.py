@@ -12,11 +12,13 @@ from pathlib import Path
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from .config import parse_condition
+from .config import EvaluateConfig, ModelConfig, RegisterConfig, parse_condition
+from .store import skops_io
+from .tracking import headline_metric, lower_is_better, resolve_tracking_uri
 
 # %% auto #0
 __all__ = ['TRUSTED_TYPES', 'SERVING_PACKAGES', 'LabelsAndProbabilities', 'serving_pipeline', 'input_example',
-           'serving_requirements', 'code_paths', 'failed_criteria', 'promote']
+           'serving_requirements', 'code_paths', 'failed_criteria', 'promote', 'run_register']
 
 # %% ../nbs/50_register.ipynb #5f83812e
 class LabelsAndProbabilities(BaseEstimator):
@@ -68,10 +70,9 @@ def code_paths(pipeline, tmp: Path # the fitted pipeline, and a scratch folder f
     "MLflow `code_paths` for `pipeline`: a clean copy of the trainpipe package when it holds trainpipe classes."
     import shutil
 
-    import skops.io
-
     import trainpipe
-    if not any(t.startswith("trainpipe.") for t in skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))): return []
+    skops = skops_io()
+    if not any(t.startswith("trainpipe.") for t in skops.get_untrusted_types(data=skops.dumps(pipeline))): return []
     dest = Path(tmp)/"trainpipe"
     shutil.copytree(Path(trainpipe.__file__).parent, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return [str(dest)]
@@ -90,7 +91,7 @@ def failed_criteria(metrics: dict[str, float], gate: dict[str, str]) -> list[str
 
 # %% ../nbs/50_register.ipynb #0870ff7e
 def promote(client, name: str, version: str, # an MlflowClient, and the registered model version to place
-            metric: str, value: float, lower_is_better: bool, # the headline test metric and this version's score
+            metric: str, value: float, # the headline test metric and this version's score
             test_fingerprint: str, # what identifies the test rows the score was measured on
            ) -> dict:
     "Alias `version` as `champion` if it beats the current one on the same test rows, else `challenger`; the comparison."
@@ -105,9 +106,100 @@ def promote(client, name: str, version: str, # an MlflowClient, and the register
         alias, why = "challenger", f"version {champion.version}, the champion, was scored on other test rows or by another metric"
     else:
         best = float(champion.tags["trainpipe.score"])
-        wins = value < best if lower_is_better else value > best
+        wins = value < best if lower_is_better(metric) else value > best
         alias = "champion" if wins else "challenger"
         why = f"{metric} {value:.4g} {'beats' if wins else 'does not beat'} version {champion.version}'s {best:.4g}"
         record["champion_score"] = best
     client.set_registered_model_alias(name, alias, version)
     return {**record, "alias": alias, "reason": why}
+
+# %% ../nbs/50_register.ipynb #3fc420bd
+def _log_model(pipeline: Pipeline, example: pd.DataFrame, needs: tuple[str, ...], trusted: list[str], # the joined model, what it needs to load
+               name: str, mlflow_run_id: str | None, dest: Path, # the registered name, the pipeline's run, where to save without one
+              ) -> dict:
+    "Log `pipeline` into the run and register it as `name`, or without a run save it to `dest`; where it went, as `model.json` records it."
+    import tempfile
+
+    import mlflow
+    from mlflow.models import infer_signature
+    flavour = dict(signature=infer_signature(example, pipeline.predict(example)), input_example=example, serialization_format="skops",
+                   skops_trusted_types=trusted, pip_requirements=serving_requirements(SERVING_PACKAGES + needs))
+    with tempfile.TemporaryDirectory() as tmp:
+        flavour["code_paths"] = code_paths(pipeline, Path(tmp)) or None
+        if not mlflow_run_id:
+            mlflow.sklearn.save_model(pipeline, str(dest), **flavour)
+            return {"model_uri": str(dest)}
+        mlflow.set_tracking_uri(resolve_tracking_uri())  # the project's store when no MLFLOW_TRACKING_URI says otherwise, never ./mlflow.db
+        with mlflow.start_run(run_id=mlflow_run_id):
+            info = mlflow.sklearn.log_model(pipeline, name="model", registered_model_name=name, **flavour)
+    return {"model_uri": f"models:/{name}/{info.registered_model_version}", "registered_model": name,
+            "version": info.registered_model_version, "logged_model_uri": info.model_uri}
+
+def run_register(run_dir: Path, # the run folder: reads data/, features/ and train/, writes register/
+                 register: RegisterConfig, # the name to register under, and whether to serve the model to test it
+                 evaluate: EvaluateConfig, # its gate: what the model must reach on the test rows to be registered
+                 model: ModelConfig, # the configured model, whose registry entry says which types loading it may trust
+                 mlflow_run_id: str | None = None, # the pipeline's MLflow run (its store in MLFLOW_TRACKING_URI); None saves the model to the run folder
+                ) -> dict:
+    "Gate, log and register, smoke-test and promote the joined model; the gate's verdict, the model's URI, the example it answered, the records."
+    import shutil
+
+    import mlflow
+    import numpy as np
+
+    from trainpipe.cache import file_digest
+    from trainpipe.core import TrainpipeError, read_json, write_json
+    from trainpipe.evaluate import score
+    from trainpipe.features import TRUSTED_TYPES as FEATURE_TYPES
+    from trainpipe.models import MODELS, trusted_types
+    from trainpipe.store import BASE_TRUSTED_TYPES, declare, load_frame, load_object
+    run_dir = Path(run_dir)
+    out = run_dir/"register"
+    for needed in ("data/summary.json", "data/test.parquet", "features/preprocessor.skops", "features/X_test.parquet",
+                   "features/y_test.parquet", "train/model.skops"):
+        if not (run_dir/needed).exists(): raise TrainpipeError(f"run folder {run_dir} has no {needed}; run the stages before register into it first")
+    shutil.rmtree(out, ignore_errors=True)  # what an earlier attempt left (a saved model, a verdict) is not this run's output
+    summary, spec = read_json(run_dir/"data"/"summary.json"), run_dir/"train"/"model_spec.json"
+    name = read_json(spec)["model_name"] if spec.exists() else model.name  # tuning may pick another
+    pipeline = serving_pipeline(load_object(run_dir/"features"/"preprocessor.skops", FEATURE_TYPES),
+                                load_object(run_dir/"train"/"model.skops", trusted_types(name)))
+    fitted = getattr(pipeline.named_steps["model"], "classifier", pipeline.named_steps["model"])
+    X_test, y_test = load_frame(run_dir/"features"/"X_test.parquet"), load_frame(run_dir/"features"/"y_test.parquet").iloc[:, 0]
+
+    metrics = score(fitted, X_test, y_test, summary["task"])
+    failed = failed_criteria(metrics, evaluate.gate)
+    write_json({"passed": not failed, "failed": failed, "gate": evaluate.gate, "metrics": metrics}, out/"gate.json")
+    tags = {"gate": "failed" if failed else "passed" if evaluate.gate else "none", **({"gate_failed": "; ".join(failed)} if failed else {})}
+    found = {"metrics": metrics, "failed": failed, "tags": tags, "model_uri": None, "example": None, "smoke_test": None, "promotion": None}
+    if failed:
+        print(f"not registered: {'; '.join(failed)}")
+        declare(out, tags=tags, not_promoted=failed)
+        return found
+    print(f"gate passed: {evaluate.gate or 'no criteria'}")
+
+    example = input_example(load_frame(run_dir/"data"/"test.parquet"), summary["target"])
+    needs = tuple(dict.fromkeys(fitted.requirements() if hasattr(fitted, "requirements") else MODELS[name].requirements))
+    trusted = [*BASE_TRUSTED_TYPES, *FEATURE_TYPES, *TRUSTED_TYPES, *trusted_types(name)]
+    record = _log_model(pipeline, example, needs, trusted, register.model_name, mlflow_run_id, out/"model")
+    write_json(record, out/"model.json")
+    model_uri, predicted = record["model_uri"], pipeline.predict(example)
+    print(f"model: {model_uri}")
+    found |= {"model_uri": model_uri, "example": example.join(predicted) if isinstance(predicted, pd.DataFrame) else example.assign(predicted=predicted)}
+
+    if register.smoke_test:
+        from trainpipe.serve import smoke_test
+        found["smoke_test"] = smoke = smoke_test(model_uri, example, predicted)
+        write_json(smoke, out/"smoke_test.json")
+        print(f"smoke test passed: {smoke['rows']} rows served from {smoke['url']} equal the pipeline's predictions (ready in {smoke['seconds_to_ready']:.2f} s)")
+    elif not np.array_equal(np.asarray(mlflow.pyfunc.load_model(model_uri).predict(example)), np.asarray(predicted)):
+        raise TrainpipeError(f"the model loaded back from {model_uri} predicts differently from the fitted pipeline; it is not promoted")
+
+    if mlflow_run_id:
+        headline = headline_metric(summary["task"])
+        found["promotion"] = promotion = promote(mlflow.MlflowClient(resolve_tracking_uri()), register.model_name, record["version"], headline,
+                                                 metrics[headline], file_digest(run_dir/"data"/"test.parquet"))
+        write_json(promotion, out/"promotion.json")
+        tags["alias"] = promotion["alias"]
+        print(f"version {promotion['version']} is {promotion['alias']}: {promotion['reason']}")
+    declare(out, tags=tags, model_uri=model_uri, not_promoted=[])
+    return found

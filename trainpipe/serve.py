@@ -188,7 +188,10 @@ def load_served(uri: str, tracking_uri: str | None = None) -> Served:
     "Load the model at `uri` and describe it."
     import mlflow
     from mlflow.exceptions import MlflowException
-    client = mlflow.MlflowClient(tracking_uri)
+    from trainpipe.tracking import resolve_tracking_uri
+    from_store = uri.startswith(("models:/", "runs:/"))  # a folder is read without a store: none is opened (or created) for it
+    if from_store: tracking_uri = resolve_tracking_uri(tracking_uri)  # never MLflow's default, ./mlflow.db in whatever folder this runs
+    client = mlflow.MlflowClient(tracking_uri) if from_store else None
     info = {"model_uri": uri, "name": None, "version": None, "run_id": None}
     try:
         if uri.startswith("models:/"):
@@ -199,7 +202,6 @@ def load_served(uri: str, tracking_uri: str | None = None) -> Served:
         model = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as e:
         raise TrainpipeError(f"cannot load model '{info['model_uri']}': {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    from_store = uri.startswith(("models:/", "runs:/"))  # a folder is read without a store: none is created for it
     info["run_id"] = info["run_id"] or model.metadata.run_id
     signature = model.metadata.signature.to_dict() if model.metadata.signature else {}
     info["signature"] = {k: json.loads(v) for k, v in signature.items() if isinstance(v, str)} or None  # MLflow keeps each part as JSON text

@@ -5,37 +5,50 @@
 # %% ../nbs/02_store.ipynb #becc3b69
 from __future__ import annotations
 
+import json
 from pathlib import Path
-
-import pandas as pd
 
 from .core import atomic_path
 
 # %% auto #0
-__all__ = ['BASE_TRUSTED_TYPES', 'save_frame', 'load_frame', 'save_object', 'load_object', 'save_figure', 'show_figure']
+__all__ = ['BASE_TRUSTED_TYPES', 'STAGE_FILES', 'OUTPUTS', 'OUTPUT_KEYS', 'save_frame', 'load_frame', 'skops_io', 'save_object',
+           'load_object', 'save_figure', 'show_figure', 'declare', 'declared']
 
 # %% ../nbs/02_store.ipynb #2c190658
-def save_frame(df: pd.DataFrame, path: str | Path):
+def save_frame(df: "pd.DataFrame", path: str | Path):
     "Write `df` to Parquet at `path`, atomically."
     with atomic_path(path) as tmp: df.to_parquet(tmp, index=False, use_dictionary=False, write_statistics=False, compression="none")
 
-def load_frame(path: str | Path) -> pd.DataFrame:
+def load_frame(path: str | Path) -> "pd.DataFrame":
     "Read a table written by `save_frame`."
+    import pandas as pd  # here, not at the top: the runner reads stages' declarations through this module without pandas
     return pd.read_parquet(path)
 
 # %% ../nbs/02_store.ipynb #1cf98251
 BASE_TRUSTED_TYPES = ("numpy.dtype",)
+_TORCH_SHIM = "sklearn.externals.array_api_compat.torch"  # scikit-learn's array-API support for torch tensors
+
+def skops_io():
+    "`skops.io`, imported without importing torch."
+    import sys
+    if "skops.io" in sys.modules: return sys.modules["skops.io"]
+    # skops lists its trusted types with `sklearn.utils.all_estimators`, which imports every scikit-learn module, torch's
+    # array-API shim among them, and so torch itself: over a second of a stage that never uses it. Hide the shim meanwhile.
+    hidden = "torch" not in sys.modules and _TORCH_SHIM not in sys.modules
+    if hidden: sys.modules[_TORCH_SHIM] = None
+    try: import skops.io
+    finally:
+        if hidden: del sys.modules[_TORCH_SHIM]
+    return skops.io
 
 def save_object(obj, path: str | Path):
     "Save a fitted scikit-learn object with skops, atomically."
-    import skops.io
-    with atomic_path(path) as tmp: skops.io.dump(obj, tmp)
+    with atomic_path(path) as tmp: skops_io().dump(obj, tmp)
 
 def load_object(path: str | Path, trusted: tuple[str, ...] = (), # types to allow beyond `BASE_TRUSTED_TYPES`
                ):
     "Load an object saved by `save_object`, allowing only trusted types."
-    import skops.io
-    return skops.io.load(path, trusted=[*BASE_TRUSTED_TYPES, *trusted])
+    return skops_io().load(path, trusted=[*BASE_TRUSTED_TYPES, *trusted])
 
 # %% ../nbs/02_store.ipynb #bab5cc94
 def save_figure(fig, path: str | Path, dpi: int = 110):
@@ -49,3 +62,34 @@ def show_figure(fig, path: str | Path):
     save_figure(fig, path)
     plt.close(fig)
     display(Image(filename=str(path)))
+
+# %% ../nbs/02_store.ipynb #629ffccb
+STAGE_FILES = {"metrics": "metrics.json", "params": "params.json", "tags": "tags.json"}
+OUTPUTS = "outputs.json"  # model_uri, report, not_promoted
+OUTPUT_KEYS = ("model_uri", "report", "not_promoted")
+
+def _read(path: Path) -> dict: return json.loads(path.read_text()) if path.exists() else {}
+
+def _write(obj: dict, path: Path):
+    with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+
+def declare(out: str | Path, # the stage's folder in the run (`run_dir/<stage>`)
+            metrics: dict | None = None, params: dict | None = None, tags: dict | None = None,
+            figures: dict | None = None, # name -> matplotlib figure, saved as `<name>.png`
+            **outputs, # model_uri, report, not_promoted
+           ) -> dict:
+    "Declare what the stage in `out` produced for the runner to log; everything it has declared so far."
+    out = Path(out)
+    if unknown := set(outputs) - set(OUTPUT_KEYS):
+        raise TypeError(f"declare() got unknown outputs {sorted(unknown)}; it takes metrics, params, tags, figures and {', '.join(OUTPUT_KEYS)}")
+    for kind, values in (("metrics", metrics), ("params", params), ("tags", tags)):
+        if values: _write({**_read(out/STAGE_FILES[kind]), **values}, out/STAGE_FILES[kind])
+    for name, fig in (figures or {}).items(): save_figure(fig, out/f"{name}.png")
+    if outputs: _write({**_read(out/OUTPUTS), **outputs}, out/OUTPUTS)
+    return declared(out)
+
+def declared(stage_dir: str | Path) -> dict:
+    "What the stage in `stage_dir` declared: metrics, params, tags, figures (their paths) and its outputs."
+    stage_dir = Path(stage_dir)
+    return {**{kind: _read(stage_dir/name) for kind, name in STAGE_FILES.items()},
+            "figures": sorted(stage_dir.glob("*.png")), **_read(stage_dir/OUTPUTS)}

@@ -20,10 +20,10 @@ from typing import Callable
 from .config import load_config
 from .core import TrainpipeError, atomic_path, choose, find_project_dir
 from .pipeline import check_config, find_stages, run_pipeline
-from .tracking import PipelineRun, resolve_tracking_uri
+from .tracking import PipelineRun, rank, resolve_tracking_uri
 
 # %% auto #0
-__all__ = ['LOWER_IS_BETTER', 'EXECUTORS', 'ONE_AT_A_TIME', 'grid_points', 'rank', 'shared_stages', 'SweepResult', 'run_sweep']
+__all__ = ['EXECUTORS', 'ONE_AT_A_TIME', 'grid_points', 'shared_stages', 'SweepResult', 'run_sweep']
 
 # %% ../nbs/65_sweep.ipynb #c74b2bc4
 def grid_points(grid: list[str]) -> list[list[str]]:
@@ -36,20 +36,6 @@ def grid_points(grid: list[str]) -> list[list[str]]:
         values = next(csv.reader([values], skipinitialspace=True, quotechar="'"))  # 'a,b' stays one value
         axes.append([f"{key.strip()}={v.strip()}" for v in values])
     return [list(point) for point in itertools.product(*axes)]
-
-# %% ../nbs/65_sweep.ipynb #7b674797
-LOWER_IS_BETTER = ("rmse", "mae", "log_loss", "mape", "error", "_seconds")
-
-def rank(points: list[dict], metric: str | None = None) -> tuple[str, list[dict]]:
-    "The metric ranked by, and `points` best first."
-    if metric is None:
-        found = {k for p in points for k in p.get("metrics", {})}
-        metric = next((m for m in ("test_accuracy", "test_rmse") if m in found), sorted(found)[0] if found else "")
-    lower = metric.endswith(LOWER_IS_BETTER)
-    def order(p):
-        value = p.get("metrics", {}).get(metric)
-        return (value is None, (value if lower else -value) if value is not None else 0)
-    return metric, sorted(points, key=order)
 
 # %% ../nbs/65_sweep.ipynb #c3b5dfd3
 def _local(calls: list[tuple], jobs: int, scheduler: str | None = None):

@@ -11,25 +11,30 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .core import TrainpipeError, read_json
+from .core import TrainpipeError, choose, find_project_dir, read_json
+from .store import declared
 
 # %% auto #0
-__all__ = ['default_tracking_uri', 'resolve_tracking_uri', 'artifact_location', 'git_info', 'redact', 'store_lock',
-           'open_experiment', 'PipelineRun', 'defer_run', 'record_pending', 'record_all_pending']
+__all__ = ['LOWER_IS_BETTER', 'HEADLINE', 'PARTS_OF_RUNS', 'default_tracking_uri', 'resolve_tracking_uri', 'artifact_location',
+           'git_info', 'redact', 'store_lock', 'open_experiment', 'PipelineRun', 'lower_is_better', 'headline_metric',
+           'is_pipeline_run', 'rank', 'leaderboard', 'defer_run', 'record_pending', 'record_all_pending']
 
 # %% ../nbs/03_tracking.ipynb #38f484c5
 def default_tracking_uri(project: Path) -> str:
     "The embedded store: `mlflow.db` in the project folder."
     return f"sqlite:///{Path(project).resolve()/'mlflow.db'}"
 
-def resolve_tracking_uri(explicit: str | None, # `--tracking-uri`, if given
-                         project: Path) -> str:
+def resolve_tracking_uri(explicit: str | None = None, # `--tracking-uri`, if given
+                         project: Path | None = None, # the project folder; by default the one around the current folder
+                        ) -> str:
     "The tracking URI to use: the explicit one, else `MLFLOW_TRACKING_URI`, else the project's sqlite file."
-    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(project)
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(project or find_project_dir())
 
 def artifact_location(tracking_uri: str) -> str | None:
     "For a sqlite store, `mlruns/` beside the database file; a server chooses its own (None)."
@@ -182,20 +187,101 @@ class PipelineRun:
         for i in range(0, len(batch), 1000): self.client.log_batch(self.run_id, metrics=batch[i:i + 1000])  # MLflow's batch limit
 
     def log_stage(self, stage_dir: Path):
-        "Log what a finished stage left: `metrics.json` as metrics, `tags.json` as tags, `history.json` as per-epoch metrics, `cv.json` as a nested run per fold, PNG files as plots, HTML files as reports, `dataset.json` as the input dataset."
-        if (stage_dir/"metrics.json").exists(): self.log_metrics(read_json(stage_dir/"metrics.json"))
-        for k, v in (read_json(stage_dir/"tags.json") if (stage_dir/"tags.json").exists() else {}).items(): self.set_tag(k, str(v))
+        "Log what a finished stage declared (metrics, params, tags, figures as plots; see `trainpipe.store.declare`), its HTML files as reports, and its own records: `history.json` as per-epoch metrics, `cv.json` as a nested run per fold, `dataset.json` as the input dataset."
+        outputs = declared(stage_dir)
+        self.log_metrics(outputs["metrics"])
+        if outputs["params"]: self.log_params(outputs["params"])
+        for k, v in outputs["tags"].items(): self.set_tag(k, str(v))
         if (stage_dir/"history.json").exists(): self.log_history(read_json(stage_dir/"history.json"))
         if (stage_dir/"cv.json").exists(): self.log_folds(read_json(stage_dir/"cv.json"))
-        for png in sorted(stage_dir.glob("*.png")): self.log_artifact(png, "plots")
+        for png in outputs["figures"]: self.log_artifact(png, "plots")
         for page in sorted(stage_dir.glob("*.html")): self.log_artifact(page, "reports")
         if (stage_dir/"dataset.json").exists(): self.log_dataset(read_json(stage_dir/"dataset.json"))
 
     def set_tag(self, key: str, value: str): self.client.set_tag(self.run_id, key, value)
 
+    def log_params(self, params: dict):
+        "Log params a stage declared (masked like the config's); a value the run already has is left as it is."
+        from mlflow.entities import Param
+        have = self.client.get_run(self.run_id).data.params
+        new = [Param(k, str(v)) for k, v in redact(params).items() if k not in have]
+        for i in range(0, len(new), 100): self.client.log_batch(self.run_id, params=new[i:i + 100])
+
     def finish(self, status: str = "FINISHED"):
         "Close the run as FINISHED, FAILED or KILLED."
         self.client.set_terminated(self.run_id, status)
+
+# %% ../nbs/03_tracking.ipynb #1dc94273
+LOWER_IS_BETTER = ("rmse", "mse", "mae", "median_ae", "mape", "log_loss", "brier", "loss", "error", "seconds")  # words of a metric's name
+
+def lower_is_better(metric: str) -> bool:
+    "Whether a smaller value of `metric` is better: its name holds an error, a loss or a time."
+    return any(f"_{word}_" in f"_{metric}_" for word in LOWER_IS_BETTER)
+
+# %% ../nbs/03_tracking.ipynb #41664eca
+HEADLINE = {"classification": "accuracy", "regression": "rmse"}  # the metric a run of each task is judged by
+
+def headline_metric(task: str | None = None, # classification or regression, when known
+                    found: Iterable[str] = (), # the metrics at hand, to choose from when the task is not known
+                    asked: str | None = None, # the metric the user named, which wins
+                    prefix: str = "test_", # the prefix of the names (`test_`, or `` for a bare name)
+                   ) -> str:
+    "The metric runs are ranked by: `asked`, else the task's headline, else the first headline (else test metric) in `found`."
+    if asked: return asked
+    if task: return prefix + choose(HEADLINE, task, "task")
+    found = sorted(found)
+    return next((prefix + m for m in HEADLINE.values() if prefix + m in found),
+                next((m for m in found if m.startswith(prefix)), found[0] if found else ""))
+
+# %% ../nbs/03_tracking.ipynb #aa3e5aed
+PARTS_OF_RUNS = ("trainpipe.trial", "trainpipe.fold")  # the tags of the nested runs that are parts of a pipeline run
+
+def is_pipeline_run(tags: dict) -> bool:
+    "Whether an MLflow run with `tags` is a pipeline run, not a sweep's parent, a tuning trial or a cross-validation fold."
+    return tags.get("sweep") != "true" and not any(t in tags for t in PARTS_OF_RUNS)
+
+def rank(points: list[dict], # each with a `metrics` dict
+         metric: str | None = None, # what to rank by; the headline metric by default
+        ) -> tuple[str, list[dict]]:
+    "The metric ranked by, and `points` best first; those without the metric last, in their order."
+    metric = headline_metric(found={k for p in points for k in p.get("metrics") or {}}, asked=metric)
+    lower = lower_is_better(metric)
+    def order(p):
+        value = (p.get("metrics") or {}).get(metric)
+        if value is None or value != value: return (True, 0)  # missing or NaN
+        return (False, value if lower else -value)
+    return metric, sorted(points, key=order)
+
+def leaderboard(tracking_uri: str, experiment: str | None = None, # the store, and one experiment's name (all by default)
+                metric: str | None = None, # what to rank by; the headline metric by default
+                current: dict | None = None, # the metrics of a run not in the store yet, ranked as the row `this run`
+                latest: bool = False, # keep only the latest run of each config
+                finished: bool = False, # leave out the runs that did not finish
+                limit: int | None = None, # rows kept
+               ) -> tuple[str, list[dict]]:
+    "The metric ranked by, and the store's pipeline runs (no sweep parents, trials or folds) best first, a dict each."
+    from mlflow import MlflowClient
+    client = MlflowClient(tracking_uri)
+    experiments = {e.experiment_id: e.name for e in client.search_experiments()}
+    if experiment and experiment not in experiments.values():
+        raise TrainpipeError(f"experiment '{experiment}' is not in {_strip_password(tracking_uri)}; it has: {', '.join(sorted(experiments.values())) or 'none'}")
+    ids = [i for i, n in experiments.items() if not experiment or n == experiment]
+    found = client.search_runs(ids, "attributes.status = 'FINISHED'" if finished else "", order_by=["attributes.start_time DESC"],
+                               max_results=5000) if ids else []
+    rows = [{"run_id": None, "experiment": experiment or "", "config": "this run", "model": "", "status": "RUNNING",
+             "started": "", "metrics": current}] if current else []
+    seen = set()
+    for r in found:
+        config = r.data.tags.get("config", r.info.run_name)
+        if not is_pipeline_run(r.data.tags) or (latest and config in seen): continue
+        seen.add(config)
+        model = r.data.params.get("model.name", "")
+        if module := r.data.params.get("model.params.module"): model += f" ({module})"
+        rows.append({"run_id": r.info.run_id, "experiment": experiments[r.info.experiment_id], "config": config, "model": model,
+                     "status": r.info.status, "started": datetime.fromtimestamp(r.info.start_time / 1000).strftime("%Y-%m-%d %H:%M"),
+                     "metrics": r.data.metrics})
+    metric, ranked = rank(rows, metric)
+    return metric, ranked[:limit]
 
 # %% ../nbs/03_tracking.ipynb #ac83a085
 def _store_id(tracking_uri: str) -> str:

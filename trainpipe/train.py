@@ -5,25 +5,84 @@
 # %% ../nbs/31_train.ipynb #831ce229
 from __future__ import annotations
 
+import shutil
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from .config import ModelConfig
+from .core import TrainpipeError, read_json, write_json
 from .models import make_model
 
 # %% auto #0
-__all__ = ['train_model']
+__all__ = ['train_model', 'TrainStage', 'run_train']
 
 # %% ../nbs/31_train.ipynb #efc5f427
 def train_model(X: pd.DataFrame, y: pd.DataFrame | pd.Series, # features and target of the training rows
-                name: str, task: str, params: dict | None = None, # `model.name`, the task, `model.params`
+                model: ModelConfig, task: str, # the `model` section (name and params), and the task
                 runtime: dict | None = None, # how to train, for the estimators that take it: checkpoint_dir, hooks
                ):
     "Fit the named model; return it and the seconds the fit took."
-    model = make_model(name, task, params)
-    accepted = model.get_params(deep=False)
-    model.set_params(**{k: v for k, v in (runtime or {}).items() if k in accepted})
+    estimator = make_model(model.name, task, model.params)
+    accepted = estimator.get_params(deep=False)
+    estimator.set_params(**{k: v for k, v in (runtime or {}).items() if k in accepted})
     y = y.iloc[:, 0] if isinstance(y, pd.DataFrame) else y
     start = time.perf_counter()
-    model.fit(X, y)
-    return model, time.perf_counter() - start
+    estimator.fit(X, y)
+    return estimator, time.perf_counter() - start
+
+# %% ../nbs/31_train.ipynb #b7c1a0df
+@dataclass
+class TrainStage:
+    "What the train stage produced."
+    model: object  # the fitted estimator
+    spec: ModelConfig  # what was fitted: the config's model, or the tune stage's best trial
+    seconds: float  # how long the fit took
+    shape: tuple[int, int]  # training rows and features
+    cv_metric: str  # the metric cross-validation scored, when the data stage wrote folds; empty otherwise
+    cv_scores: list[float]  # each fold's score
+    declared: dict  # what the stage declared for the runner (`trainpipe.store.declared`)
+    out: Path  # the stage's folder in the run
+
+def run_train(run_dir: Path, # the run folder: reads `data`, `features` (and `tune`) there, writes `train`
+              model: ModelConfig, # the `model` section of the config; a tune stage's best trial replaces it
+             ) -> TrainStage:
+    "Fit the model on the training features, save it, and declare its training score, cross-validated scores and learning curve."
+    from trainpipe.data import data_summary
+    from trainpipe.neural import ProgressBar, augmented_samples, plot_history
+    from trainpipe.store import declare, load_frame, save_object
+    run_dir = Path(run_dir)
+    task, features, out = data_summary(run_dir)["task"], run_dir/"features", run_dir/"train"
+    if not (features/"X_train.parquet").is_file():
+        raise TrainpipeError(f"run folder {run_dir} has no features stage outputs ({features/'X_train.parquet'} is missing); run the features stage there first")
+    if (run_dir/"tune"/"best.json").is_file():  # a tune stage ran before this one: fit the model and params of its best trial
+        best = read_json(run_dir/"tune"/"best.json")
+        model = ModelConfig(best["model_name"], best["model_params"])
+    X_train, y_train = load_frame(features/"X_train.parquet"), load_frame(features/"y_train.parquet")
+    target = y_train.iloc[:, 0]
+    write_json({"model_name": model.name, "model_params": model.params}, out/"model_spec.json")  # what was fitted, for the stages after
+    checkpoints = run_dir/".checkpoints"/"train"
+    fitted, seconds = train_model(X_train, target, model, task, {"checkpoint_dir": str(checkpoints), "hooks": (ProgressBar(),)})
+    save_object(fitted, out/"model.skops")
+    shutil.rmtree(checkpoints.parent, ignore_errors=True)  # the model is saved: nothing left to resume
+    figures = {}
+    if history := getattr(fitted, "history_", None):
+        write_json(history, out/"history.json")
+        figures["learning_curve"] = plot_history(history)
+    if hasattr(fitted, "module_") and (grid := augmented_samples(fitted, X_train)): figures["augmented_samples"] = grid  # an image network
+    metric, scores, cv = "", [], {}
+    if (run_dir/"data"/"folds.json").is_file():  # split.folds asked for cross-validation: the same model on each fold
+        from trainpipe.tune import cross_validate, cv_splits, scorer
+        metric, measure, _ = scorer("", task)
+        scores = cross_validate(make_model(model.name, task, model.params), X_train, target,
+                                cv_splits(target, task, 0, held_out=read_json(run_dir/"data"/"folds.json")), measure)
+        write_json({"metric": metric, "scores": scores}, out/"cv.json")
+        cv = {f"cv_{metric}_mean": float(np.mean(scores)), f"cv_{metric}_std": float(np.std(scores))}
+    declared = declare(out, metrics={"train_seconds": seconds, "train_score": float(fitted.score(X_train, target)), **cv}, figures=figures)
+    if figures:
+        import matplotlib.pyplot as plt
+        for fig in figures.values(): plt.close(fig)
+    return TrainStage(fitted, model, seconds, X_train.shape, metric, scores, declared, out)

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from .config import ModelConfig, SplitConfig, TuneConfig
 from .core import TrainpipeError
 
 if TYPE_CHECKING: import pandas as pd  # the trial writer's process imports this module: it loads only what writing needs
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'STATUS', 'check_space', 'suggest', 'cv_splits', 'scorer', 'cross_validate', 'PruneHook', 'objective',
-           'keep_study', 'open_study', 'TrialWriter', 'TrialRecorder']
+           'keep_study', 'open_study', 'TrialWriter', 'TrialRecorder', 'run_tune']
 
 # %% ../nbs/35_tune.ipynb #5efc8766
 _KINDS = ("int", "float", "choice")
@@ -85,10 +86,11 @@ def cv_splits(y: pd.Series, task: str, folds: int, seed: int = 42, # the trainin
 
 def scorer(metric: str, task: str) -> tuple[str, Callable, bool]:
     "The metric's name (the task's default if empty), a function of (model, X, y) measuring it, and whether lower is better."
-    from trainpipe.evaluate import CLASSIFICATION_METRICS, LOWER_IS_BETTER, PROBABILITY_METRICS, REGRESSION_METRICS
-    metric = metric or ("accuracy" if task == "classification" else "rmse")
+    from trainpipe.evaluate import CLASSIFICATION_METRICS, PROBABILITY_METRICS, REGRESSION_METRICS
+    from trainpipe.tracking import headline_metric, lower_is_better
+    metric = headline_metric(task, asked=metric, prefix="")
     plain = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
-    lower = metric.endswith(LOWER_IS_BETTER)
+    lower = lower_is_better(metric)
     if metric in plain: return metric, lambda m, X, y: float(plain[metric](y, m.predict(X))), lower
     if task == "classification" and metric in PROBABILITY_METRICS:
         return metric, lambda m, X, y: float(PROBABILITY_METRICS[metric](y, m.predict_proba(X), m.classes_)), lower
@@ -189,7 +191,9 @@ class TrialWriter:
         self.parent, self.metric, self.client = parent_run_id, metric, None
         if parent_run_id:
             from mlflow import MlflowClient
-            self.client = MlflowClient(tracking_uri)
+
+            from trainpipe.tracking import resolve_tracking_uri
+            self.client = MlflowClient(resolve_tracking_uri(tracking_uri))  # None: the project's store, never MLflow's ./mlflow.db
             self.experiment = self.client.get_run(parent_run_id).info.experiment_id
             self._catch_up()
 
@@ -244,3 +248,59 @@ class TrialRecorder:
         self.process.join()
         if self.process.exitcode:
             raise TrainpipeError(f"the process writing the trials to {self.db} and MLflow failed (exit status {self.process.exitcode}); see the stage's log")
+
+# %% ../nbs/35_tune.ipynb #f5a47c59
+def run_tune(run_dir: Path, # the run folder: reads data/ and features/, writes tune/ and keeps the study beside them
+             tune: TuneConfig, # the search
+             model: ModelConfig, # the model the space starts from; a trial's choices replace its params
+             split: SplitConfig, # how the data stage split: by time, the folds keep time order
+             mlflow_run_id: str | None = None, # the pipeline's MLflow run: each trial becomes a run nested under it
+            ) -> dict:
+    "Run the trials still missing from the run's study; the best trial, the declared metrics and figures, and the table of trials."
+    import os
+    import shutil
+    import warnings
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from trainpipe.core import read_json, write_json
+    from trainpipe.store import declare, load_frame
+    optuna, run_dir = _optuna(), Path(run_dir)
+    out, db = run_dir/"tune", run_dir/"tune-study.db"
+    for needed in ("data/summary.json", "features/X_train.parquet", "features/y_train.parquet"):
+        if not (run_dir/needed).exists(): raise TrainpipeError(f"run folder {run_dir} has no {needed}; run the stages before tune into it first")
+    shutil.rmtree(out, ignore_errors=True)  # what an earlier attempt left is not this run's output; the study is kept beside it
+    space, task = check_space(tune.space), read_json(run_dir/"data"/"summary.json")["task"]
+    X, y = load_frame(run_dir/"features"/"X_train.parquet"), load_frame(run_dir/"features"/"y_train.parquet").iloc[:, 0]
+    held_out = read_json(run_dir/"data"/"folds.json") if (run_dir/"data"/"folds.json").exists() else None
+    splits = cv_splits(y, task, tune.folds, tune.seed, held_out, time_ordered=split.method == "time")
+    metric, measure, lower = scorer(tune.metric, task)
+    direction = tune.direction if tune.direction != "auto" else "minimize" if lower else "maximize"
+    study = open_study(db, direction, tune.sampler, space, tune.seed, tune.prune)
+    recorder = TrialRecorder(db, direction, os.environ.get("MLFLOW_TRACKING_URI"), mlflow_run_id, metric)  # also logs what a killed writer had not
+    missing = tune.trials - len(study.trials)
+    print(f"{len(study.trials)} of {tune.trials} trials already done" if missing < tune.trials else f"{tune.trials} trials, {len(splits)}-fold {metric}, {direction}")
+    try:
+        if missing > 0:
+            study.optimize(objective(space, model.name, model.params, task, X, y, splits, measure, direction == "minimize"),
+                           n_trials=missing, timeout=tune.timeout or None, catch=(Exception,), callbacks=[recorder])
+    finally: recorder.close()
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete: raise TrainpipeError(f"every one of the {len(study.trials)} trials failed; check tune.space against the model's parameters")
+    best = study.best_trial
+    name, params = suggest(optuna.trial.FixedTrial(best.params), space, model.name, model.params)
+    chosen = {"model_name": name, "model_params": params, "metric": metric, f"cv_{metric}": best.value, "trial": best.number}
+    write_json(chosen, out/"best.json")
+    print(f"best: trial {best.number}, cv {metric} {best.value:.4f}: {name} {params}")
+    states = pd.Series([t.state.name.lower() for t in study.trials]).value_counts()
+    metrics = {f"tune_best_cv_{metric}": best.value, **{f"tune_trials_{k}": int(v) for k, v in states.items()}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
+        figures = {"optimization_history": optuna.visualization.matplotlib.plot_optimization_history(study).figure}
+        if len(complete) > 1 and len(best.params) > 1:
+            figures["param_importances"] = optuna.visualization.matplotlib.plot_param_importances(study).figure
+    declare(out, metrics=metrics, figures=figures)
+    for fig in figures.values(): plt.close(fig)
+    trials = study.trials_dataframe(attrs=("number", "value", "params", "state")).sort_values("value", ascending=direction == "minimize")
+    return {"best": chosen, "metrics": metrics, "trials": trials, "figures": {k: out/f"{k}.png" for k in figures}, "study": study}
