@@ -53,13 +53,19 @@ notebooks: setup
 	  exit 1; \
 	fi; echo "notebooks and package agree"
 
+# --flags slow: also the example cells flagged `#| slow` (they start kernels, servers or processes).
 nbtest: setup
-	$(BIN)/nbdev_test --n_workers 2
+	$(BIN)/nbdev_test --n_workers 2 --flags slow
 
 # Two workers: most tests wait on kernels and subprocesses, so two files at a time keep two cores busy (11 min, not 13).
 PYTEST_WORKERS ?= 2
 pytest: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 tests/
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 -m "not examples" tests/
+
+# The fast tier: every notebook's examples in-process (no `#| slow` cell, no stage's run section) and the pytest tests
+# that start no pipeline; under 90 s.
+test-fast: setup
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=10 -m fast tests/
 
 # The core install alone (`pip install -e .`, no extras) runs the core pipelines and refuses the others clearly.
 CORE_VENV ?= .venv-core

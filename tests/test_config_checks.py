@@ -9,6 +9,8 @@ from trainpipe.pipeline import check_config
 
 from conftest import PROJECT
 
+pytestmark = pytest.mark.fast  # in the fast tier (`make test-fast`): in-process, no pipeline run
+
 
 def config(name, *overrides):
     return load_config(PROJECT/f"configs/{name}.yaml", list(overrides), project=PROJECT)

@@ -10,6 +10,8 @@ from trainpipe.pipeline import RUN_VALUES, notebook_parameters
 
 from conftest import PROJECT
 
+pytestmark = pytest.mark.fast  # in the fast tier (`make test-fast`): in-process, no pipeline run
+
 STAGES = sorted(p for p in (PROJECT/"nbs").glob("[0-9]*_*.ipynb") if
                 any("parameters" in c.get("metadata", {}).get("tags", []) for c in json.loads(p.read_text())["cells"]))
 

@@ -1,6 +1,10 @@
 """Modules import only from modules before them: core → config → … → pipeline → cli."""
 import ast
 
+import pytest
+
+pytestmark = pytest.mark.fast  # in the fast tier (`make test-fast`): in-process, no pipeline run
+
 LAYERS = ["core", "config", "store", "tracking", "cache", "kernels", "colab", "contract", "sources", "schema", "data", "features", "neural", "models", "evaluate", "tune", "train", "serve", "batch", "register", "pipeline", "sweep", "cli"]
 
 
