@@ -85,7 +85,7 @@ def mlflow_run_id(result: dict, timeout: float = 300) -> str:
 
 
 @contextlib.contextmanager
-def mlflow_server(command: str, *args, cwd: Path, timeout: float = 120):
+def mlflow_server(command: str, *args, cwd: Path, timeout: float = 600):  # a limit for a hung server, not a wait
     "A real `mlflow ui` or `mlflow server` on a free 127.0.0.1 port; yields its base URL, stops it afterwards."
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -184,7 +184,11 @@ def test_graceful_shutdown_answers_the_requests_in_flight(registered):
     with trainpipe_serve(store) as (url, proc):
         with ThreadPoolExecutor(4) as pool:
             futures = [pool.submit(call, f"{url}/invocations", big) for _ in range(4)]
-            time.sleep(0.7)  # sent, and being answered one after another
+            deadline = time.monotonic() + 300  # wait until the server has all four (in flight, or already answered)
+            while (metric(url, 'trainpipe_requests_in_flight{route="/invocations"}')
+                   + metric(url, 'trainpipe_requests_total{route="/invocations",status="200"}')) < 4:
+                assert time.monotonic() < deadline, "the server never had the four requests"
+                time.sleep(0.05)
             os.killpg(proc.pid, signal.SIGTERM)
             answers = [f.result() for f in futures]
         assert [status for status, _, _ in answers] == [200] * 4

@@ -313,6 +313,7 @@ class Meter:
         self.batch_rows = Histogram("trainpipe_batch_rows", "Rows per model call", registry=r, buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096))
         self.batch_requests = Histogram("trainpipe_batch_requests", "Requests per model call", registry=r, buckets=(1, 2, 4, 8, 16, 32, 64))
         self.model = Gauge("trainpipe_model_info", "The model being served", ["name", "version", "worker"], registry=r)
+        self.in_flight = Gauge("trainpipe_requests_in_flight", "Requests received and not yet answered", ["route"], registry=r)
         self._latency = {}  # route -> its histogram child: labels() looks the child up on every call otherwise
 
     def record(self, route: str, status: int, seconds: float):
@@ -436,6 +437,7 @@ def make_app(settings: ServeSettings) -> FastAPI:
         "Wrap `handler(request)` with the API key, the request id, refusals, model errors and the meter."
         async def endpoint(request: Request) -> Response:
             start, request_id = time.perf_counter(), uuid.uuid4().hex
+            state.meter.in_flight.labels(route).inc()
             try:
                 if key is not None and not hmac.compare_digest(_given_key(request).encode(), key.encode()):
                     raise BadRequest(401, "this server wants an API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
@@ -444,6 +446,7 @@ def make_app(settings: ServeSettings) -> FastAPI:
             except Exception:
                 log.exception("request %s to %s failed in the model", request_id, route)
                 status, body = 500, BadRequest(500, f"the model failed on this request; the server log has the details under request id {request_id}").body(request_id)
+            finally: state.meter.in_flight.labels(route).dec()
             return respond(route, start, request_id, status, body, media if status == 200 else "application/json")
         return endpoint
 
