@@ -57,7 +57,7 @@ def test_a_killed_tuning_stage_resumes_its_study_and_trains_the_best_trial(tmp_p
     assert {t.number: t.params for t in trials if t.number in before} == before
 
     best = json.loads((run_dir/"tune"/"best.json").read_text())
-    study_best = max((t for t in trials if t.value is not None), key=lambda t: t.value)
+    study_best = max((t for t in trials if t.state == optuna.trial.TrialState.COMPLETE), key=lambda t: t.value)  # as Optuna's best_trial: a pruned trial's value is only its last intermediate one
     assert best["cv_accuracy"] == study_best.value and best["model_name"] == study_best.params.get("model.name", "random_forest")
     assert json.loads((run_dir/"train"/"model_spec.json").read_text()) == {"model_name": best["model_name"], "model_params": best["model_params"]}
 
