@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+from .colab import SETUP_TAG
 from .core import EXAMPLE_TAG, TrainpipeError, find_project_dir
 
 # %% auto #0
@@ -17,7 +18,7 @@ __all__ = ['PARAMETERS_TAG', 'RUN_HEADING', 'PRODUCTION_TAGS', 'is_stage_noteboo
 # %% ../nbs/07_contract.ipynb #fe065d37
 PARAMETERS_TAG = "parameters"  # papermill's tag for the cell its values are injected after
 RUN_HEADING = "## Run the stage"  # the markdown heading of the section production executes
-PRODUCTION_TAGS = {PARAMETERS_TAG, "colab-setup"}  # cells before the heading that production runs besides exported ones
+PRODUCTION_TAGS = {PARAMETERS_TAG, SETUP_TAG}  # cells before the heading that production runs besides exported ones
 _EXPORTED = re.compile(r"^#\s*\|\s*(default_exp|export|exports|exporti)\b", re.M)
 
 def _source(cell: dict) -> str: return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
