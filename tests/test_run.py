@@ -271,8 +271,9 @@ def _papermill_stages(project: Path, cwd: Path, run_dir: Path, out: Path, guard:
     for name in STAGE_NOTEBOOKS:
         proc = subprocess.run([str(Path(sys.executable).parent/"papermill"), os.path.relpath(project/"nbs"/name, cwd), str(out/name),
                                "-p", "run_dir", str(run_dir)], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-        if proc.returncode: failed.append((name, proc.stderr[-2000:]))
-        if proc.returncode: break
+        if proc.returncode:
+            failed.append((name, proc.stderr[-2000:]))
+            break
     return failed
 
 

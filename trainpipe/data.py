@@ -289,7 +289,6 @@ def run_data(run_dir: Path, # the run folder; the stage writes to `run_dir/data`
              data: DataConfig, split: SplitConfig, # the `data` and `split` sections of the config
             ) -> DataStage:
     "Ingest and split `data.source` into `run_dir/data`, with the records the later stages and the runner read."
-    import matplotlib.pyplot as plt
     from trainpipe.config import resolve_source
     from trainpipe.store import declare, load_frame, save_frame
     out, source, target = Path(run_dir)/"data", resolve_source(data.source), data.target
@@ -313,7 +312,5 @@ def run_data(run_dir: Path, # the run folder; the stage writes to `run_dir/data`
                 "rows": rows, "columns": list(ingested.schema)}, out/"dataset.json")
     metrics = {"data_rows": rows, "data_rows_dropped": ingested.dropped_target, **{f"data_{k}_rows": n for k, n in counts.items()},
                **({"data_duplicate_rows": ingested.duplicates} if ingested.duplicates is not None else {})}
-    figure = _quality_figure(ingested.schema, parts, target, ingested.task, rows)
-    declared = declare(out, metrics=metrics, figures={"quality": figure})
-    plt.close(figure)
+    declared = declare(out, metrics=metrics, figures={"quality": _quality_figure(ingested.schema, parts, target, ingested.task, rows)})
     return DataStage(ingested, parts, rows, counts, declared, out)

@@ -271,16 +271,12 @@ def run_evaluate(run_dir: Path, # the run folder: reads data/, features/ and tra
                  tracking_uri: str | None = None, # the store to compare in; None compares with nothing
                 ) -> dict:
     "Score the fitted model on the test rows and declare the metrics, the overfitting tag, the figures and the report; what it found."
-    import shutil
-
-    from trainpipe.core import TrainpipeError, read_json, write_json
+    from trainpipe.core import read_json, write_json
     from trainpipe.models import trusted_types
-    from trainpipe.store import declare, load_frame, load_object
+    from trainpipe.store import declare, load_frame, load_object, start_stage
     run_dir = Path(run_dir)
-    out, rows = run_dir/"evaluate", {n: run_dir/"features"/f"{n}.parquet" for n in ("X_train", "y_train", "X_test", "y_test")}
-    for needed in (run_dir/"data"/"summary.json", *rows.values(), run_dir/"train"/"model.skops"):
-        if not needed.exists(): raise TrainpipeError(f"run folder {run_dir} has no {needed.relative_to(run_dir)}; run the stages before evaluate into it first")
-    shutil.rmtree(out, ignore_errors=True)  # what an earlier attempt left (a plot, a metric) is not this run's output
+    rows = {n: run_dir/"features"/f"{n}.parquet" for n in ("X_train", "y_train", "X_test", "y_test")}
+    out = start_stage(run_dir, "evaluate", ("data/summary.json", *(str(p.relative_to(run_dir)) for p in rows.values()), "train/model.skops"))
     task = read_json(run_dir/"data"/"summary.json")["task"]
     spec = run_dir/"train"/"model_spec.json"
     name = read_json(spec)["model_name"] if spec.exists() else model.name  # tuning may pick another
@@ -322,6 +318,5 @@ def run_evaluate(run_dir: Path, # the run folder: reads data/, features/ and tra
         if len(comparison) > 1: figures["comparison"] = comparison_plot(comparison, headline)
 
     declare(out, metrics=metrics, tags={"overfitting": str(overfitting).lower()}, figures=figures, report=True)
-    for fig in figures.values(): plt.close(fig)
     return {"metrics": metrics, "test_rows": len(X_test), "overfitting": overfitting, "per_class": per_class, "learning_curve": curve,
             "comparison": comparison, "figures": {k: out/f"{k}.png" for k in figures}, "model": fitted}

@@ -142,8 +142,6 @@ def run_register(run_dir: Path, # the run folder: reads data/, features/ and tra
                  mlflow_run_id: str | None = None, # the pipeline's MLflow run (its store in MLFLOW_TRACKING_URI); None saves the model to the run folder
                 ) -> dict:
     "Gate, log and register, smoke-test and promote the joined model; the gate's verdict, the model's URI, the example it answered, the records."
-    import shutil
-
     import mlflow
     import numpy as np
 
@@ -152,13 +150,10 @@ def run_register(run_dir: Path, # the run folder: reads data/, features/ and tra
     from trainpipe.evaluate import score
     from trainpipe.features import TRUSTED_TYPES as FEATURE_TYPES
     from trainpipe.models import MODELS, trusted_types
-    from trainpipe.store import BASE_TRUSTED_TYPES, declare, load_frame, load_object
+    from trainpipe.store import BASE_TRUSTED_TYPES, declare, load_frame, load_object, start_stage
     run_dir = Path(run_dir)
-    out = run_dir/"register"
-    for needed in ("data/summary.json", "data/test.parquet", "features/preprocessor.skops", "features/X_test.parquet",
-                   "features/y_test.parquet", "train/model.skops"):
-        if not (run_dir/needed).exists(): raise TrainpipeError(f"run folder {run_dir} has no {needed}; run the stages before register into it first")
-    shutil.rmtree(out, ignore_errors=True)  # what an earlier attempt left (a saved model, a verdict) is not this run's output
+    out = start_stage(run_dir, "register", ("data/summary.json", "data/test.parquet", "features/preprocessor.skops",
+                                            "features/X_test.parquet", "features/y_test.parquet", "train/model.skops"))
     summary, spec = read_json(run_dir/"data"/"summary.json"), run_dir/"train"/"model_spec.json"
     name = read_json(spec)["model_name"] if spec.exists() else model.name  # tuning may pick another
     pipeline = serving_pipeline(load_object(run_dir/"features"/"preprocessor.skops", FEATURE_TYPES),

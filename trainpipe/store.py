@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .core import atomic_path
+from .core import TrainpipeError, atomic_path, write_json
 
 # %% auto #0
 __all__ = ['BASE_TRUSTED_TYPES', 'STAGE_FILES', 'OUTPUTS', 'OUTPUT_KEYS', 'save_frame', 'load_frame', 'skops_io', 'save_object',
-           'load_object', 'save_figure', 'show_figure', 'declare', 'declared']
+           'load_object', 'save_figure', 'show_figure', 'declare', 'start_stage', 'declared']
 
 # %% ../nbs/02_store.ipynb #2c190658
 def save_frame(df: "pd.DataFrame", path: str | Path):
@@ -70,12 +70,9 @@ OUTPUT_KEYS = ("model_uri", "report", "not_promoted")
 
 def _read(path: Path) -> dict: return json.loads(path.read_text()) if path.exists() else {}
 
-def _write(obj: dict, path: Path):
-    with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-
 def declare(out: str | Path, # the stage's folder in the run (`run_dir/<stage>`)
             metrics: dict | None = None, params: dict | None = None, tags: dict | None = None,
-            figures: dict | None = None, # name -> matplotlib figure, saved as `<name>.png`
+            figures: dict | None = None, # name -> matplotlib figure, saved as `<name>.png` and closed
             **outputs, # model_uri, report, not_promoted
            ) -> dict:
     "Declare what the stage in `out` produced for the runner to log; everything it has declared so far."
@@ -83,10 +80,24 @@ def declare(out: str | Path, # the stage's folder in the run (`run_dir/<stage>`)
     if unknown := set(outputs) - set(OUTPUT_KEYS):
         raise TypeError(f"declare() got unknown outputs {sorted(unknown)}; it takes metrics, params, tags, figures and {', '.join(OUTPUT_KEYS)}")
     for kind, values in (("metrics", metrics), ("params", params), ("tags", tags)):
-        if values: _write({**_read(out/STAGE_FILES[kind]), **values}, out/STAGE_FILES[kind])
-    for name, fig in (figures or {}).items(): save_figure(fig, out/f"{name}.png")
-    if outputs: _write({**_read(out/OUTPUTS), **outputs}, out/OUTPUTS)
+        if values: write_json({**_read(out/STAGE_FILES[kind]), **values}, out/STAGE_FILES[kind])
+    if figures:
+        import matplotlib.pyplot as plt
+        for name, fig in figures.items():
+            save_figure(fig, out/f"{name}.png")
+            plt.close(fig)  # saved: the notebook shows the PNG, so the report and the run carry the same picture
+    if outputs: write_json({**_read(out/OUTPUTS), **outputs}, out/OUTPUTS)
     return declared(out)
+
+def start_stage(run_dir: str | Path, stage: str, # the run folder, and the stage about to write `run_dir/<stage>`
+                needs: tuple[str, ...] = (), # the upstream files it reads, relative to `run_dir`
+               ) -> Path:
+    "The stage's folder, emptied of what an earlier attempt left, once every file it `needs` is there (else one sentence naming it)."
+    import shutil
+    for needed in needs:
+        if not (Path(run_dir)/needed).exists(): raise TrainpipeError(f"run folder {run_dir} has no {needed}; run the stages before {stage} into it first")
+    shutil.rmtree(Path(run_dir)/stage, ignore_errors=True)  # an earlier attempt's plot or metric is not this run's output
+    return Path(run_dir)/stage
 
 def declared(stage_dir: str | Path) -> dict:
     "What the stage in `stage_dir` declared: metrics, params, tags, figures (their paths) and its outputs."

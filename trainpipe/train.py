@@ -82,7 +82,4 @@ def run_train(run_dir: Path, # the run folder: reads `data`, `features` (and `tu
         write_json({"metric": metric, "scores": scores}, out/"cv.json")
         cv = {f"cv_{metric}_mean": float(np.mean(scores)), f"cv_{metric}_std": float(np.std(scores))}
     declared = declare(out, metrics={"train_seconds": seconds, "train_score": float(fitted.score(X_train, target)), **cv}, figures=figures)
-    if figures:
-        import matplotlib.pyplot as plt
-        for fig in figures.values(): plt.close(fig)
     return TrainStage(fitted, model, seconds, X_train.shape, metric, scores, declared, out)

@@ -258,19 +258,15 @@ def run_tune(run_dir: Path, # the run folder: reads data/ and features/, writes 
             ) -> dict:
     "Run the trials still missing from the run's study; the best trial, the declared metrics and figures, and the table of trials."
     import os
-    import shutil
     import warnings
 
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     from trainpipe.core import read_json, write_json
-    from trainpipe.store import declare, load_frame
+    from trainpipe.store import declare, load_frame, start_stage
     optuna, run_dir = _optuna(), Path(run_dir)
-    out, db = run_dir/"tune", run_dir/"tune-study.db"
-    for needed in ("data/summary.json", "features/X_train.parquet", "features/y_train.parquet"):
-        if not (run_dir/needed).exists(): raise TrainpipeError(f"run folder {run_dir} has no {needed}; run the stages before tune into it first")
-    shutil.rmtree(out, ignore_errors=True)  # what an earlier attempt left is not this run's output; the study is kept beside it
+    out = start_stage(run_dir, "tune", ("data/summary.json", "features/X_train.parquet", "features/y_train.parquet"))
+    db = run_dir/"tune-study.db"  # beside the stage's folder, so a resumed stage keeps its trials
     space, task = check_space(tune.space), read_json(run_dir/"data"/"summary.json")["task"]
     X, y = load_frame(run_dir/"features"/"X_train.parquet"), load_frame(run_dir/"features"/"y_train.parquet").iloc[:, 0]
     held_out = read_json(run_dir/"data"/"folds.json") if (run_dir/"data"/"folds.json").exists() else None
@@ -301,6 +297,5 @@ def run_tune(run_dir: Path, # the run folder: reads data/ and features/, writes 
         if len(complete) > 1 and len(best.params) > 1:
             figures["param_importances"] = optuna.visualization.matplotlib.plot_param_importances(study).figure
     declare(out, metrics=metrics, figures=figures)
-    for fig in figures.values(): plt.close(fig)
     trials = study.trials_dataframe(attrs=("number", "value", "params", "state")).sort_values("value", ascending=direction == "minimize")
     return {"best": chosen, "metrics": metrics, "trials": trials, "figures": {k: out/f"{k}.png" for k in figures}, "study": study}
