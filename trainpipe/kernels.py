@@ -10,15 +10,21 @@ import json
 import logging
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
+import time
+import uuid
 from pathlib import Path
 
 from .cache import RUNNER_MODULES
 from .core import parse_python, production_cells
 
 # %% auto #0
-__all__ = ['START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'warm_code', 'Kernel', 'KernelPool', 'StageTimeout', 'run_notebook',
+__all__ = ['FORKS_VARIABLE', 'START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'warm_code', 'forks_here', 'serve_forks',
+           'ForkedProcess', 'ForkServer', 'fork_provisioner', 'Kernel', 'KernelPool', 'StageTimeout', 'run_notebook',
            'failure']
 
 # %% ../nbs/05_kernels.ipynb #c3a24f0c
@@ -70,6 +76,199 @@ def warm_code(modules: list[str]) -> str:
     "Code that imports `modules`, skipping any that fail, and leaves no names behind."
     return f"for __m in {modules!r}:\n    try: __import__(__m)\n    except Exception: pass\ndel __m\n"
 
+# %% ../nbs/05_kernels.ipynb #cbce4ed2
+FORKS_VARIABLE = "TRAINPIPE_FORK_KERNELS"  # set to 0 to start every kernel from scratch
+
+def forks_here() -> bool:
+    "Whether kernels are forked from a warm process here: on Linux, unless `TRAINPIPE_FORK_KERNELS=0`."
+    return sys.platform == "linux" and os.environ.get(FORKS_VARIABLE, "1") != "0"
+
+def _become_kernel(request: dict, fds: list[int]):
+    "In a child of the fork server: become a fresh `ipykernel` process as `request` describes, and exit when it ends."
+    import atexit
+    import signal
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE): signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.setsid()  # its own process group, as jupyter_client gives a kernel: an interrupt reaches it and its children only
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: when the server goes (the runner closed or died), so does the kernel
+        if os.getppid() != request["server"]: os._exit(1)  # it went before that was set
+        os.dup2(fds[0], 1)
+        os.dup2(fds[1], 2)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the server's sockets and pipes, and the descriptors it was sent
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        if "numpy" in sys.modules: sys.modules["numpy"].random.seed()  # a child would otherwise repeat its siblings' draws
+        sys.argv = ["ipykernel_launcher", *request["args"]]
+        from ipykernel import kernelapp
+        kernelapp.launch_new_instance()
+        code = 0
+    except SystemExit as e: code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+    finally:
+        try: atexit._run_exitfuncs()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try: stream.flush()
+                except Exception: pass
+            os._exit(code)
+
+def serve_forks(listener: int, # the fd of the listening Unix socket the runner made
+                modules: list[str], # the modules to import once, before any kernel is asked for
+               ):
+    "The fork server's loop: import `modules`, then fork a kernel per request and report each one's exit status."
+    import selectors
+    import signal
+    import socket
+    if sys.path and sys.path[0] in ("", os.getcwd()): del sys.path[0]  # as ipykernel_launcher: a kernel adds its folder back
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what ipykernel sets, before matplotlib reads it
+    for module in [*modules, "ipykernel.kernelapp"]:
+        try: __import__(module)
+        except Exception: pass
+    server = socket.socket(fileno=listener)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # a child's exit writes to the wake-up pipe
+    selector, children = selectors.DefaultSelector(), {}
+    selector.register(server, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    selector.register(0, selectors.EVENT_READ)  # the runner's pipe: at its end (the runner stopped or died), so do we
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj == 0:
+                if not os.read(0, 4096): os._exit(0)
+            elif key.fileobj == wake_r:
+                os.read(wake_r, 4096)
+                while children:
+                    try: pid, status = os.waitpid(-1, os.WNOHANG)
+                    except ChildProcessError: break
+                    if not pid: break
+                    conn = children.pop(pid)
+                    try: conn.sendall(f"{json.dumps({'exit': os.waitstatus_to_exitcode(status)})}\n".encode())
+                    except OSError: pass
+                    conn.close()
+            else:
+                conn, _ = server.accept()
+                message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 2)
+                while not message.endswith(b"\n"): message += conn.recv(1 << 20)
+                pid = os.fork()
+                if pid == 0: _become_kernel({**json.loads(message), "server": os.getppid()}, fds)
+                for fd in fds: os.close(fd)
+                children[pid] = conn
+                conn.sendall(f"{json.dumps({'pid': pid})}\n".encode())
+
+# %% ../nbs/05_kernels.ipynb #0112a307
+class ForkedProcess:
+    "A kernel the fork server started, with the `subprocess.Popen` methods that jupyter_client calls."
+    stdin = stdout = stderr = None
+
+    def __init__(self, conn, pid: int):
+        self.conn, self.pid, self.returncode = conn, pid, None
+
+    def _read(self, block: bool):
+        "Take the exit status if the server sent it (waiting for it if `block`)."
+        if self.returncode is not None: return
+        self.conn.setblocking(block)
+        try: data = self.conn.recv(4096)
+        except (BlockingIOError, InterruptedError): return
+        except OSError: data = b""
+        if data: self.returncode = json.loads(data.decode().strip().splitlines()[-1])["exit"]
+        else:  # the server is gone: the kernel's parent is now init, so only whether it still runs can be known
+            import psutil
+            while True:
+                try: gone = psutil.Process(self.pid).status() == psutil.STATUS_ZOMBIE
+                except psutil.NoSuchProcess: gone = True
+                if gone or not block: break
+                time.sleep(0.05)
+            if gone: self.returncode = -9
+        if self.returncode is not None: self.conn.close()
+
+    def poll(self) -> int | None:
+        self._read(block=False)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._read(block=True)
+        return self.returncode
+
+    def send_signal(self, signum: int):
+        if self.poll() is None:
+            try: os.kill(self.pid, signum)
+            except ProcessLookupError: pass
+
+    def kill(self): self.send_signal(signal.SIGKILL)
+    def terminate(self): self.send_signal(signal.SIGTERM)
+
+class ForkServer:
+    "A process that imports a pipeline's modules once, then forks each of its kernels warm, in milliseconds."
+    def __init__(self, modules: list[str], # what every kernel would import: the union of the stages' imports
+                 cwd: Path, env: dict[str, str] | None = None):
+        import socket
+        self.folder = Path(tempfile.mkdtemp(prefix="trainpipe-forks-"))
+        self.address = str(self.folder/"s")
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(self.address)
+        listener.listen(64)  # requests wait here while the server imports
+        code = f"from trainpipe.kernels import serve_forks; serve_forks({listener.fileno()}, {modules!r})"
+        with open(self.folder/"server.log", "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd, env={**os.environ, **(env or {}), "JPY_PARENT_PID": str(os.getpid())},
+                                         stdin=subprocess.PIPE, stdout=log, stderr=log, pass_fds=[listener.fileno()])
+        listener.close()
+        self.closed = False
+
+    def fork(self, args: list[str], cwd: str, env: dict[str, str], stdout, stderr) -> ForkedProcess:
+        "A new kernel process run with `ipykernel_launcher` arguments `args`, writing to the files `stdout` and `stderr`."
+        import socket
+        conn = socket.socket(socket.AF_UNIX)
+        try:
+            conn.connect(self.address)
+            socket.send_fds(conn, [f"{json.dumps({'args': args, 'cwd': cwd, 'env': env})}\n".encode()], [stdout.fileno(), stderr.fileno()])
+            reply = b""
+            while not reply.endswith(b"\n"):
+                chunk = conn.recv(4096)
+                if not chunk: raise OSError("the fork server stopped")
+                reply += chunk
+        except OSError:
+            conn.close()
+            raise
+        return ForkedProcess(conn, json.loads(reply)["pid"])
+
+    def close(self):
+        "Stop the server at once, even mid-import, and with it any kernel it forked (there is nothing in either to save)."
+        self.closed = True
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdin.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+def fork_provisioner(km, forks: ForkServer):
+    "A jupyter_client provisioner for `km` that asks `forks` for the kernel, or starts one as usual if it cannot."
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class ForkProvisioner(LocalProvisioner):
+        async def launch_kernel(self, cmd: list[str], **kwargs):
+            if cmd[:3] != [sys.executable, "-m", "ipykernel_launcher"] or not kwargs.get("stdout") or not kwargs.get("stderr"):
+                return await super().launch_kernel(cmd, **kwargs)
+            try: self.process = forks.fork(cmd[3:], str(kwargs.get("cwd") or os.getcwd()), dict(kwargs.get("env") or os.environ),
+                                           kwargs["stdout"], kwargs["stderr"])
+            except OSError:
+                if forks.closed: raise  # the pool is closing: no kernel is wanted any more
+                return await super().launch_kernel(cmd, **kwargs)  # the server died: start the kernel from scratch
+            self.pid = self.pgid = self.process.pid
+            self.cwd = kwargs.get("cwd")
+            return self.connection_info
+
+    return ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+
 # %% ../nbs/05_kernels.ipynb #f378d73d
 START_TIMEOUT = 300
 
@@ -79,11 +278,15 @@ class Kernel:
                  cwd: Path, # where the kernel runs (the notebooks' folder, as in JupyterLab)
                  env: dict[str, str] | None = None, # extra environment variables
                  warm: str | None = None, # code to run once the kernel is up (`warm_code`); None: no warm-up
+                 forks: ForkServer | None = None, # fork the kernel from this server; None: start it from scratch
                 ):
         from jupyter_client.manager import AsyncKernelManager
         from traitlets.config import Config as Traits
         self.folder = Path(tempfile.mkdtemp(prefix="trainpipe-kernel-"))  # short: socket paths are limited to ~100 bytes
         self.km = AsyncKernelManager(kernel_name="python3", config=Traits({"KernelManager": {"transport": "ipc", "ip": str(self.folder/"k")}}))
+        if forks:
+            self.km.kernel_id = str(uuid.uuid4())
+            self.km.provisioner = fork_provisioner(self.km, forks)
         self.error: BaseException | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._start, args=(cwd, env or {}, warm), daemon=True)
@@ -166,25 +369,28 @@ class KernelPool:
         self.active: set[Kernel] = set()  # taken, running a stage
         self._lock = threading.Lock()
         self._warm_code: dict[Path, str] = {}
+        self._modules: dict[Path, list[str]] = {}
         for nb in notebooks: self._code(nb)  # parsed now, in the caller's thread, before any stage thread runs
+        self.forks = ForkServer(list(dict.fromkeys(m for nb in notebooks for m in self._modules[Path(nb)])), cwd, self.env) \
+                     if package and notebooks and forks_here() else None
 
     def _code(self, notebook: Path) -> str | None:
         "The warm-up code for `notebook`'s kernel, worked out once."
         if not self.package: return None
         if Path(notebook) not in self._warm_code:
-            modules = [m for m in stage_imports(notebook, self.package) if m.split(".")[0] not in NOT_AHEAD]
+            self._modules[Path(notebook)] = modules = [m for m in stage_imports(notebook, self.package) if m.split(".")[0] not in NOT_AHEAD]
             self._warm_code[Path(notebook)] = warm_code(modules)
         return self._warm_code[Path(notebook)]
 
     def warm(self, name: str, notebook: Path):
         "Start a kernel for stage `name` now, unless one is waiting for it."
         with self._lock:
-            if name not in self.kernels: self.kernels[name] = Kernel(notebook, self.cwd, self.env, self._code(notebook))
+            if name not in self.kernels: self.kernels[name] = Kernel(notebook, self.cwd, self.env, self._code(notebook), self.forks)
 
     def take(self, name: str, notebook: Path) -> Kernel:
         "The kernel warmed for `name`, or a new one."
         with self._lock:
-            kernel = self.kernels.pop(name, None) or Kernel(notebook, self.cwd, self.env, self._code(notebook))
+            kernel = self.kernels.pop(name, None) or Kernel(notebook, self.cwd, self.env, self._code(notebook), self.forks)
             self.active.add(kernel)
         return kernel
 
@@ -196,6 +402,7 @@ class KernelPool:
     def close(self):
         "Kill the kernels in use, and stop the ones nobody took."
         with self._lock: waiting, active, self.kernels = list(self.kernels.values()), list(self.active), {}
+        if self.forks: self.forks.close()  # first: a kernel still waiting for the server to finish importing is not started
         for kernel in active: kernel.kill()
         for kernel in waiting: kernel.shutdown()
 
