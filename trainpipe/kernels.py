@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import logging
 import os
@@ -23,9 +24,9 @@ from .cache import RUNNER_MODULES
 from .core import parse_python, production_cells
 
 # %% auto #0
-__all__ = ['FORKS_VARIABLE', 'START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'warm_code', 'forks_here', 'serve_forks',
-           'ForkedProcess', 'ForkServer', 'fork_provisioner', 'Kernel', 'KernelPool', 'StageTimeout', 'run_notebook',
-           'failure']
+__all__ = ['FORKS_VARIABLE', 'START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'import_ahead', 'warm_code', 'forks_here',
+           'serve_forks', 'ForkedProcess', 'ForkServer', 'fork_provisioner', 'Kernel', 'KernelPool', 'StageTimeout',
+           'import_papermill', 'run_notebook', 'failure']
 
 # %% ../nbs/05_kernels.ipynb #c3a24f0c
 def _imports_in(tree: ast.AST, package: str, # parsed code, and the package name relative imports belong to
@@ -72,9 +73,17 @@ def stage_imports(notebook: Path, # a stage notebook
     return modules
 
 # %% ../nbs/05_kernels.ipynb #1c61bd2e
+def import_ahead(module: str):
+    "Import `module` as its stage will; `skops.io` through `store.skops_io`, which keeps torch out."
+    if module == "skops.io":  # imported directly, it lists scikit-learn's estimators and imports torch on the way
+        from trainpipe.store import skops_io
+        return skops_io()
+    return importlib.import_module(module)
+
 def warm_code(modules: list[str]) -> str:
-    "Code that imports `modules`, skipping any that fail, and leaves no names behind."
-    return f"for __m in {modules!r}:\n    try: __import__(__m)\n    except Exception: pass\ndel __m\n"
+    "Code that imports `modules` with `import_ahead`, skipping any that fail, and leaves no names behind."
+    return (f"for __m in {modules!r}:\n    try: __import__('trainpipe.kernels', fromlist=['import_ahead']).import_ahead(__m)\n"
+            "    except Exception: pass\ndel __m\n")
 
 # %% ../nbs/05_kernels.ipynb #cbce4ed2
 FORKS_VARIABLE = "TRAINPIPE_FORK_KERNELS"  # set to 0 to start every kernel from scratch
@@ -122,17 +131,15 @@ def _become_kernel(request: dict, fds: list[int]):
             os._exit(code)
 
 def serve_forks(listener: int, # the fd of the listening Unix socket the runner made
-                modules: list[str], # the modules to import once, before any kernel is asked for
+                modules: list[str], # the modules to import, in the order the stages will want them
                ):
-    "The fork server's loop: import `modules`, then fork a kernel per request and report each one's exit status."
+    "The fork server's loop: import `modules` one by one, fork each kernel once its own are in, report each one's exit."
     import selectors
     import signal
     import socket
     if sys.path and sys.path[0] in ("", os.getcwd()): del sys.path[0]  # as ipykernel_launcher: a kernel adds its folder back
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what ipykernel sets, before matplotlib reads it
-    for module in [*modules, "ipykernel.kernelapp"]:
-        try: __import__(module)
-        except Exception: pass
+    todo, waiting = ["ipykernel.kernelapp", *modules], []  # still to import; requests whose modules are not all in yet
     server = socket.socket(fileno=listener)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -143,7 +150,7 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
     selector.register(wake_r, selectors.EVENT_READ)
     selector.register(0, selectors.EVENT_READ)  # the runner's pipe: at its end (the runner stopped or died), so do we
     while True:
-        for key, _ in selector.select():
+        for key, _ in selector.select(timeout=0 if todo else None):  # between two imports, a glance; after them, a wait
             if key.fileobj == 0:
                 if not os.read(0, 4096): os._exit(0)
             elif key.fileobj == wake_r:
@@ -160,11 +167,17 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
                 conn, _ = server.accept()
                 message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 2)
                 while not message.endswith(b"\n"): message += conn.recv(1 << 20)
-                pid = os.fork()
-                if pid == 0: _become_kernel({**json.loads(message), "server": os.getppid()}, fds)
-                for fd in fds: os.close(fd)
-                children[pid] = conn
-                conn.sendall(f"{json.dumps({'pid': pid})}\n".encode())
+                waiting.append((conn, json.loads(message), fds))
+        if todo:
+            try: import_ahead(todo.pop(0))
+            except Exception: pass
+        for conn, request, fds in [w for w in waiting if not {"ipykernel.kernelapp", *w[1]["modules"]} & set(todo)]:
+            waiting.remove((conn, request, fds))
+            pid = os.fork()  # the kernel starts now, with what it needs; the server imports on for the next ones
+            if pid == 0: _become_kernel({**request, "server": os.getppid()}, fds)
+            for fd in fds: os.close(fd)
+            children[pid] = conn
+            conn.sendall(f"{json.dumps({'pid': pid})}\n".encode())
 
 # %% ../nbs/05_kernels.ipynb #0112a307
 class ForkedProcess:
@@ -225,13 +238,15 @@ class ForkServer:
         listener.close()
         self.closed = False
 
-    def fork(self, args: list[str], cwd: str, env: dict[str, str], stdout, stderr) -> ForkedProcess:
+    def fork(self, args: list[str], cwd: str, env: dict[str, str], stdout, stderr, # a kernel's command-line arguments and the rest
+             modules: list[str] = (), # fork it once the server has imported these
+            ) -> ForkedProcess:
         "A new kernel process run with `ipykernel_launcher` arguments `args`, writing to the files `stdout` and `stderr`."
         import socket
         conn = socket.socket(socket.AF_UNIX)
         try:
             conn.connect(self.address)
-            socket.send_fds(conn, [f"{json.dumps({'args': args, 'cwd': cwd, 'env': env})}\n".encode()], [stdout.fileno(), stderr.fileno()])
+            socket.send_fds(conn, [f"{json.dumps({'args': args, 'cwd': cwd, 'env': env, 'modules': list(modules)})}\n".encode()], [stdout.fileno(), stderr.fileno()])
             reply = b""
             while not reply.endswith(b"\n"):
                 chunk = conn.recv(4096)
@@ -250,8 +265,8 @@ class ForkServer:
         self.proc.stdin.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
-def fork_provisioner(km, forks: ForkServer):
-    "A jupyter_client provisioner for `km` that asks `forks` for the kernel, or starts one as usual if it cannot."
+def fork_provisioner(km, forks: ForkServer, modules: list[str] = ()):
+    "A jupyter_client provisioner for `km` that asks `forks` for the kernel (once `modules` are in), or starts one as usual."
     from jupyter_client.provisioning import LocalProvisioner
 
     class ForkProvisioner(LocalProvisioner):
@@ -259,7 +274,7 @@ def fork_provisioner(km, forks: ForkServer):
             if cmd[:3] != [sys.executable, "-m", "ipykernel_launcher"] or not kwargs.get("stdout") or not kwargs.get("stderr"):
                 return await super().launch_kernel(cmd, **kwargs)
             try: self.process = forks.fork(cmd[3:], str(kwargs.get("cwd") or os.getcwd()), dict(kwargs.get("env") or os.environ),
-                                           kwargs["stdout"], kwargs["stderr"])
+                                           kwargs["stdout"], kwargs["stderr"], modules)
             except OSError:
                 if forks.closed: raise  # the pool is closing: no kernel is wanted any more
                 return await super().launch_kernel(cmd, **kwargs)  # the server died: start the kernel from scratch
@@ -277,7 +292,7 @@ class Kernel:
     def __init__(self, notebook: Path, # the stage notebook the kernel is for
                  cwd: Path, # where the kernel runs (the notebooks' folder, as in JupyterLab)
                  env: dict[str, str] | None = None, # extra environment variables
-                 warm: str | None = None, # code to run once the kernel is up (`warm_code`); None: no warm-up
+                 modules: list[str] | None = None, # to import once the kernel is up (`warm_code`); None: no warm-up
                  forks: ForkServer | None = None, # fork the kernel from this server; None: start it from scratch
                 ):
         from jupyter_client.manager import AsyncKernelManager
@@ -286,9 +301,10 @@ class Kernel:
         self.km = AsyncKernelManager(kernel_name="python3", config=Traits({"KernelManager": {"transport": "ipc", "ip": str(self.folder/"k")}}))
         if forks:
             self.km.kernel_id = str(uuid.uuid4())
-            self.km.provisioner = fork_provisioner(self.km, forks)
+            self.km.provisioner = fork_provisioner(self.km, forks, modules or ())
         self.error: BaseException | None = None
         self._stopping = threading.Event()
+        warm = None if modules is None else warm_code(modules)
         self._thread = threading.Thread(target=self._start, args=(cwd, env or {}, warm), daemon=True)
         self._thread.start()
 
@@ -368,29 +384,27 @@ class KernelPool:
         self.kernels: dict[str, Kernel] = {}  # warm, waiting for their stage
         self.active: set[Kernel] = set()  # taken, running a stage
         self._lock = threading.Lock()
-        self._warm_code: dict[Path, str] = {}
         self._modules: dict[Path, list[str]] = {}
-        for nb in notebooks: self._code(nb)  # parsed now, in the caller's thread, before any stage thread runs
+        for nb in notebooks: self._imports(nb)  # parsed now, in the caller's thread, before any stage thread runs
         self.forks = ForkServer(list(dict.fromkeys(m for nb in notebooks for m in self._modules[Path(nb)])), cwd, self.env) \
                      if package and notebooks and forks_here() else None
 
-    def _code(self, notebook: Path) -> str | None:
-        "The warm-up code for `notebook`'s kernel, worked out once."
+    def _imports(self, notebook: Path) -> list[str] | None:
+        "The modules `notebook`'s kernel imports ahead, worked out once; None without a package to follow."
         if not self.package: return None
-        if Path(notebook) not in self._warm_code:
-            self._modules[Path(notebook)] = modules = [m for m in stage_imports(notebook, self.package) if m.split(".")[0] not in NOT_AHEAD]
-            self._warm_code[Path(notebook)] = warm_code(modules)
-        return self._warm_code[Path(notebook)]
+        if Path(notebook) not in self._modules:
+            self._modules[Path(notebook)] = [m for m in stage_imports(notebook, self.package) if m.split(".")[0] not in NOT_AHEAD]
+        return self._modules[Path(notebook)]
 
     def warm(self, name: str, notebook: Path):
         "Start a kernel for stage `name` now, unless one is waiting for it."
         with self._lock:
-            if name not in self.kernels: self.kernels[name] = Kernel(notebook, self.cwd, self.env, self._code(notebook), self.forks)
+            if name not in self.kernels: self.kernels[name] = Kernel(notebook, self.cwd, self.env, self._imports(notebook), self.forks)
 
     def take(self, name: str, notebook: Path) -> Kernel:
         "The kernel warmed for `name`, or a new one."
         with self._lock:
-            kernel = self.kernels.pop(name, None) or Kernel(notebook, self.cwd, self.env, self._code(notebook), self.forks)
+            kernel = self.kernels.pop(name, None) or Kernel(notebook, self.cwd, self.env, self._imports(notebook), self.forks)
             self.active.add(kernel)
         return kernel
 
@@ -410,11 +424,24 @@ class KernelPool:
 class StageTimeout(Exception):
     "A stage ran past `pipeline.timeout`."
 
+def import_papermill():
+    "`papermill`, imported without the IRI grammar that jsonschema would build for nbformat (0.9 s of the first stage)."
+    if "papermill" in sys.modules: return sys.modules["papermill"]
+    # jsonschema checks the `iri` format with rfc3987_syntax when it is installed (JupyterLab's jupyter-events installs it),
+    # and that library compiles a Lark grammar on import. nbformat never validates an IRI; jsonschema skips the check
+    # when the import fails. Make it fail meanwhile.
+    hidden = "rfc3987_syntax" not in sys.modules
+    if hidden: sys.modules["rfc3987_syntax"] = None
+    try: import papermill
+    finally:
+        if hidden: del sys.modules["rfc3987_syntax"]
+    return papermill
+
 def run_notebook(notebook: Path, out: Path, parameters: dict, kernel: Kernel,
                  timeout: float = 0, # seconds before the kernel is killed; 0 for no limit
                 ):
     "Execute `notebook` into `out` in `kernel` with `parameters`; raise if a cell fails, the kernel dies or time runs out."
-    import papermill
+    papermill = import_papermill()
     logging.getLogger("papermill").setLevel(logging.ERROR)
     expired = threading.Event()
     def stop(): expired.set(); kernel.kill()
