@@ -33,6 +33,32 @@ def project() -> Path:
     return PROJECT
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fork_server():
+    """One fork server per test worker for the `trainpipe` processes the tests start, as a sweep gives its points: their
+    kernels start warm without each run importing the libraries again. Files that use `per_run_forks` keep the default."""
+    from trainpipe.config import load_config
+    from trainpipe.kernels import SERVER_VARIABLE, ForkServer, forks_here, server_modules
+    from trainpipe.pipeline import find_stages
+    if not forks_here():
+        yield None
+        return
+    stages = find_stages(load_config(PROJECT/"configs"/"default.yaml", project=PROJECT), PROJECT/"nbs")
+    with ForkServer.start(server_modules([s.notebook for s in stages], PROJECT/"trainpipe"), PROJECT/"nbs") as forks:
+        os.environ[SERVER_VARIABLE] = forks.address
+        try: yield forks
+        finally: os.environ.pop(SERVER_VARIABLE, None)
+
+
+@pytest.fixture(scope="module")
+def per_run_forks():
+    "This file's runs start their own fork server, as `trainpipe run` does outside a sweep."
+    from trainpipe.kernels import SERVER_VARIABLE
+    shared = os.environ.pop(SERVER_VARIABLE, None)
+    yield
+    if shared: os.environ[SERVER_VARIABLE] = shared
+
+
 @pytest.fixture(scope="session")
 def migrated_db(tmp_path_factory) -> Path:
     "A sqlite MLflow store with its schema created once; each test gets a copy (migrations take seconds)."

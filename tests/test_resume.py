@@ -14,6 +14,8 @@ from trainpipe.pipeline import stop_orphan_kernels
 
 from conftest import PROJECT, TRAINPIPE, last_json, trainpipe
 
+pytestmark = pytest.mark.usefixtures("per_run_forks")  # the default: each run starts its own fork server
+
 ARGS = ["configs/default.yaml", "-p", "pipeline.stages=[data, features, train, evaluate]"]
 
 

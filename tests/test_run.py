@@ -19,6 +19,8 @@ from trainpipe.store import declared
 
 from conftest import last_json, mlflow_run_id, mlflow_server, shown, store_in, trainpipe
 
+pytestmark = pytest.mark.usefixtures("per_run_forks")  # the default: each run starts its own fork server
+
 STAGE_NOTEBOOKS = ["10_data.ipynb", "20_features.ipynb", "31_train.ipynb", "40_evaluate.ipynb", "50_register.ipynb"]
 
 

@@ -24,9 +24,9 @@ from .cache import RUNNER_MODULES
 from .core import parse_python, production_cells
 
 # %% auto #0
-__all__ = ['FORKS_VARIABLE', 'START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'import_ahead', 'warm_code', 'forks_here',
-           'serve_forks', 'ForkedProcess', 'ForkServer', 'fork_provisioner', 'Kernel', 'KernelPool', 'StageTimeout',
-           'import_papermill', 'run_notebook', 'failure']
+__all__ = ['FORKS_VARIABLE', 'SERVER_VARIABLE', 'START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'import_ahead', 'warm_code',
+           'forks_here', 'serve_forks', 'ForkedProcess', 'ForkServer', 'server_modules', 'fork_provisioner', 'Kernel',
+           'KernelPool', 'StageTimeout', 'import_papermill', 'run_notebook', 'failure']
 
 # %% ../nbs/05_kernels.ipynb #c3a24f0c
 def _imports_in(tree: ast.AST, package: str, # parsed code, and the package name relative imports belong to
@@ -87,10 +87,26 @@ def warm_code(modules: list[str]) -> str:
 
 # %% ../nbs/05_kernels.ipynb #cbce4ed2
 FORKS_VARIABLE = "TRAINPIPE_FORK_KERNELS"  # set to 0 to start every kernel from scratch
+SERVER_VARIABLE = "TRAINPIPE_FORK_SERVER"  # the address of a running fork server for the runs started with it (a sweep's points)
 
 def forks_here() -> bool:
     "Whether kernels are forked from a warm process here: on Linux, unless `TRAINPIPE_FORK_KERNELS=0`."
     return sys.platform == "linux" and os.environ.get(FORKS_VARIABLE, "1") != "0"
+
+def _end_with(runner: int):
+    "In a kernel: exit as soon as the process `runner` (the runner that asked for it) is gone, dead or killed."
+    import select
+    try:
+        watch = select.poll()
+        watch.register(os.pidfd_open(runner), select.POLLIN)  # readable when the process ends
+        watch.poll()
+    except OSError:  # no pidfd here (Linux before 5.3): look twice a second
+        while True:
+            time.sleep(0.5)
+            try: os.kill(runner, 0)
+            except ProcessLookupError: break
+            except PermissionError: pass
+    os._exit(1)
 
 def _become_kernel(request: dict, fds: list[int]):
     "In a child of the fork server: become a fresh `ipykernel` process as `request` describes, and exit when it ends."
@@ -114,6 +130,8 @@ def _become_kernel(request: dict, fds: list[int]):
         os.environ.clear()
         os.environ.update(request["env"])
         if "numpy" in sys.modules: sys.modules["numpy"].random.seed()  # a child would otherwise repeat its siblings' draws
+        if request["env"].get("JPY_PARENT_PID", "").isdigit():  # the runner; a shared server outlives it
+            threading.Thread(target=_end_with, args=(int(request["env"]["JPY_PARENT_PID"]),), daemon=True).start()
         sys.argv = ["ipykernel_launcher", *request["args"]]
         from ipykernel import kernelapp
         kernelapp.launch_new_instance()
@@ -223,20 +241,29 @@ class ForkedProcess:
 
 class ForkServer:
     "A process that imports a pipeline's modules once, then forks each of its kernels warm, in milliseconds."
-    def __init__(self, modules: list[str], # what every kernel would import: the union of the stages' imports
-                 cwd: Path, env: dict[str, str] | None = None):
+    def __init__(self, address: str, # the server's Unix socket
+                 proc: subprocess.Popen | None = None, # the server, when this object started it (`start`) and stops it
+                ):
+        self.address, self.proc, self.closed = address, proc, False
+
+    @classmethod
+    def start(cls, modules: list[str], # what the kernels will import: the union of the stages' imports, in stage order
+              cwd: Path, env: dict[str, str] | None = None) -> ForkServer:
+        "Start a server that imports `modules` and forks kernels; `close` stops it."
         import socket
-        self.folder = Path(tempfile.mkdtemp(prefix="trainpipe-forks-"))
-        self.address = str(self.folder/"s")
+        folder = Path(tempfile.mkdtemp(prefix="trainpipe-forks-"))
         listener = socket.socket(socket.AF_UNIX)
-        listener.bind(self.address)
+        listener.bind(str(folder/"s"))
         listener.listen(64)  # requests wait here while the server imports
         code = f"from trainpipe.kernels import serve_forks; serve_forks({listener.fileno()}, {modules!r})"
-        with open(self.folder/"server.log", "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd, env={**os.environ, **(env or {}), "JPY_PARENT_PID": str(os.getpid())},
-                                         stdin=subprocess.PIPE, stdout=log, stderr=log, pass_fds=[listener.fileno()])
+        with open(folder/"server.log", "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd, env={**os.environ, **(env or {}), "JPY_PARENT_PID": str(os.getpid())},
+                                    stdin=subprocess.PIPE, stdout=log, stderr=log, pass_fds=[listener.fileno()])
         listener.close()
-        self.closed = False
+        return cls(str(folder/"s"), proc)
+
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.close()
 
     def fork(self, args: list[str], cwd: str, env: dict[str, str], stdout, stderr, # a kernel's command-line arguments and the rest
              modules: list[str] = (), # fork it once the server has imported these
@@ -258,12 +285,17 @@ class ForkServer:
         return ForkedProcess(conn, json.loads(reply)["pid"])
 
     def close(self):
-        "Stop the server at once, even mid-import, and with it any kernel it forked (there is nothing in either to save)."
+        "Ask for no more kernels; if this object started the server, stop it at once (mid-import too) and its kernels with it."
         self.closed = True
+        if not self.proc: return
         self.proc.kill()
         self.proc.wait()
         self.proc.stdin.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(Path(self.address).parent, ignore_errors=True)
+
+def server_modules(notebooks: list[Path], package: Path) -> list[str]:
+    "What a fork server imports for kernels running `notebooks`: their imports in order, less those never imported ahead."
+    return list(dict.fromkeys(m for nb in notebooks for m in stage_imports(nb, package) if m.split(".")[0] not in NOT_AHEAD))
 
 def fork_provisioner(km, forks: ForkServer, modules: list[str] = ()):
     "A jupyter_client provisioner for `km` that asks `forks` for the kernel (once `modules` are in), or starts one as usual."
@@ -273,8 +305,8 @@ def fork_provisioner(km, forks: ForkServer, modules: list[str] = ()):
         async def launch_kernel(self, cmd: list[str], **kwargs):
             if cmd[:3] != [sys.executable, "-m", "ipykernel_launcher"] or not kwargs.get("stdout") or not kwargs.get("stderr"):
                 return await super().launch_kernel(cmd, **kwargs)
-            try: self.process = forks.fork(cmd[3:], str(kwargs.get("cwd") or os.getcwd()), dict(kwargs.get("env") or os.environ),
-                                           kwargs["stdout"], kwargs["stderr"], modules)
+            env = {**(kwargs.get("env") or os.environ), "JPY_PARENT_PID": str(os.getpid())}  # as jupyter_client's launcher sets it
+            try: self.process = forks.fork(cmd[3:], str(kwargs.get("cwd") or os.getcwd()), env, kwargs["stdout"], kwargs["stderr"], modules)
             except OSError:
                 if forks.closed: raise  # the pool is closing: no kernel is wanted any more
                 return await super().launch_kernel(cmd, **kwargs)  # the server died: start the kernel from scratch
@@ -386,14 +418,16 @@ class KernelPool:
         self._lock = threading.Lock()
         self._modules: dict[Path, list[str]] = {}
         for nb in notebooks: self._imports(nb)  # parsed now, in the caller's thread, before any stage thread runs
-        self.forks = ForkServer(list(dict.fromkeys(m for nb in notebooks for m in self._modules[Path(nb)])), cwd, self.env) \
-                     if package and notebooks and forks_here() else None
+        self.forks, shared = None, os.environ.get(SERVER_VARIABLE)
+        if package and notebooks and forks_here():  # a sweep's server if there is one, else one for this run
+            self.forks = ForkServer(shared) if shared and Path(shared).exists() else \
+                         ForkServer.start(list(dict.fromkeys(m for nb in notebooks for m in self._modules[Path(nb)])), cwd, self.env)
 
     def _imports(self, notebook: Path) -> list[str] | None:
         "The modules `notebook`'s kernel imports ahead, worked out once; None without a package to follow."
         if not self.package: return None
         if Path(notebook) not in self._modules:
-            self._modules[Path(notebook)] = [m for m in stage_imports(notebook, self.package) if m.split(".")[0] not in NOT_AHEAD]
+            self._modules[Path(notebook)] = server_modules([notebook], self.package)
         return self._modules[Path(notebook)]
 
     def warm(self, name: str, notebook: Path):

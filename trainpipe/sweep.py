@@ -19,6 +19,7 @@ from typing import Callable
 
 from .config import load_config
 from .core import TrainpipeError, atomic_path, choose, find_project_dir
+from .kernels import SERVER_VARIABLE, ForkServer, forks_here, server_modules
 from .pipeline import check_config, find_stages, run_pipeline
 from .tracking import PipelineRun, rank, resolve_tracking_uri
 
@@ -86,12 +87,14 @@ def _where() -> str:
 
 ONE_AT_A_TIME = ["pipeline.jobs=1", "pipeline.warm=0"]  # how a point runs its stages
 
-def _run_point(config: Path, overrides: list[str], args: list[str]) -> dict:
+def _run_point(config: Path, overrides: list[str], args: list[str],
+               forks: str | None = None, # the address of the sweep's fork server, for the point's kernels
+              ) -> dict:
     "Run one point as its own `trainpipe run` process; what its --json line says, and where it ran."
     # --wait-tracking: a point whose stages are all cached is still in MLflow, under the parent, when the sweep ends
     cmd = [sys.executable, "-c", "import sys; from trainpipe.cli import main; sys.exit(main())", "run", str(config),
            *[a for o in [*ONE_AT_A_TIME, *overrides] for a in ("-p", o)], "--json", "--wait-tracking", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **({SERVER_VARIABLE: forks} if forks else {})})
     lines = proc.stdout.strip().splitlines()
     try: result = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
@@ -122,7 +125,10 @@ def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entri
     parent = PipelineRun.start(tracking_uri, cfg.experiment, f"sweep {Path(config).stem}",
                                {"grid": " ".join(grid), "jobs": jobs, "executor": executor}, {"sweep": "true", "config": Path(config).stem})
     args = ["--tracking-uri", tracking_uri, "--parent-run", parent.run_id, "--runs-dir", str(Path(runs_dir or project/"runs").resolve())]
-    calls = [(Path(config).resolve(), [*overrides, *point], args) for point in points]
+    import trainpipe
+    notebooks = [s.notebook for s in find_stages(cfg, project/"nbs") if s.name not in shared]
+    forks = ForkServer.start(server_modules(notebooks, Path(trainpipe.__file__).parent), project/"nbs") if forks_here() else None
+    calls = [(Path(config).resolve(), [*overrides, *point], args, forks and forks.address) for point in points]
     results = []
     try:
         if shared and len(points) > 1:  # alone on the machine: the whole budget
@@ -136,6 +142,8 @@ def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entri
     except BaseException as e:
         parent.finish("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED")
         raise
+    finally:
+        if forks: forks.close()
     metric, ranked = rank(results, metric)
     board = [{"rank": i + 1, **dict(o.split("=", 1) for o in p["overrides"]), metric: p["metrics"].get(metric) if p["metrics"] else None,
               "status": p["status"], "run_id": p["run_id"], "where": p["where"]} for i, p in enumerate(ranked)]
