@@ -34,13 +34,14 @@ def project() -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def fork_server():
+def fork_server(request):
     """One fork server per test worker for the `trainpipe` processes the tests start, as a sweep gives its points: their
-    kernels start warm without each run importing the libraries again. Files that use `per_run_forks` keep the default."""
+    kernels start warm without each run importing the libraries again. Files that use `per_run_forks` keep the default.
+    The fast tier (`-m fast`) starts no pipeline, so no server either."""
     from trainpipe.config import load_config
     from trainpipe.kernels import SERVER_VARIABLE, ForkServer, forks_here, server_modules
     from trainpipe.pipeline import find_stages
-    if not forks_here():
+    if not forks_here() or request.config.option.markexpr == "fast":
         yield None
         return
     stages = find_stages(load_config(PROJECT/"configs"/"default.yaml", project=PROJECT), PROJECT/"nbs")
