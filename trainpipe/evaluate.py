@@ -61,13 +61,15 @@ REGRESSION_METRICS = {"rmse": root_mean_squared_error, "mae": mean_absolute_erro
 
 # %% ../nbs/40_evaluate.ipynb #00175d29
 def score(model, X: pd.DataFrame, y: pd.Series, task: str, # the fitted model, test rows, their target, the task
-          prefix: str = "test_") -> dict[str, float]:
+          prefix: str = "test_",
+          pred=None, proba=None, # the model's predictions (and probabilities) on `X`, when the caller has them already
+         ) -> dict[str, float]:
     "Metrics of `model` on `X`, `y`, named `<prefix><metric>`."
-    pred = model.predict(X)
+    pred = model.predict(X) if pred is None else pred
     if task == "regression": return {f"{prefix}{k}": float(f(y, pred)) for k, f in REGRESSION_METRICS.items()}
     out = {f"{prefix}{k}": float(f(y, pred)) for k, f in CLASSIFICATION_METRICS.items()}
     if hasattr(model, "predict_proba"):
-        proba = model.predict_proba(X)
+        proba = model.predict_proba(X) if proba is None else proba
         for k, f in PROBABILITY_METRICS.items():
             try: out[f"{prefix}{k}"] = float(f(y, proba, model.classes_))
             except ValueError: pass
@@ -102,11 +104,13 @@ def bootstrap_interval(y, pred, # the truth and the model's predictions on the t
 # %% ../nbs/40_evaluate.ipynb #8fcd36ca
 GAP_SCORES = {"classification": ("accuracy", accuracy_score), "regression": ("r2", r2_score)}
 
-def fit_gap(model, X_train, y_train, X_test, y_test, task: str) -> dict[str, float]:
+def fit_gap(model, X_train, y_train, X_test, y_test, task: str,
+            test_pred=None, # the model's predictions on `X_test`, when the caller has them already
+           ) -> dict[str, float]:
     "The unitless score on the training rows (`train_accuracy`, `train_r2`) and how far it is above the test rows' (`fit_gap`)."
     name, f = GAP_SCORES[task]
     train = float(f(y_train, model.predict(X_train)))
-    return {f"train_{name}": train, "fit_gap": train - float(f(y_test, model.predict(X_test)))}
+    return {f"train_{name}": train, "fit_gap": train - float(f(y_test, model.predict(X_test) if test_pred is None else test_pred))}
 
 # %% ../nbs/40_evaluate.ipynb #8c4b8310
 def confusion_matrix_plot(y, pred, title: str = "Confusion matrix (test rows)"):
@@ -283,14 +287,15 @@ def run_evaluate(run_dir: Path, # the run folder: reads data/, features/ and tra
     fitted = load_object(run_dir/"train"/"model.skops", trusted_types(name))
     X_train, X_test = load_frame(rows["X_train"]), load_frame(rows["X_test"])
     y_train, y_test = load_frame(rows["y_train"]).iloc[:, 0], load_frame(rows["y_test"]).iloc[:, 0]
-    pred = fitted.predict(X_test)
+    pred = fitted.predict(X_test)  # once: for a network each pass over the test rows costs seconds
+    proba = fitted.predict_proba(X_test) if task == "classification" and hasattr(fitted, "predict_proba") else None
 
-    metrics = score(fitted, X_test, y_test, task)
+    metrics = score(fitted, X_test, y_test, task, pred=pred, proba=proba)
     if evaluate.bootstrap:
         headline = headline_metric(task, prefix="")  # the interval of the metric runs are ranked by
         low, high = bootstrap_interval(y_test, pred, headline, evaluate.bootstrap)
         metrics |= {f"test_{headline}_ci_low": low, f"test_{headline}_ci_high": high}
-    metrics |= fit_gap(fitted, X_train, y_train, X_test, y_test, task)
+    metrics |= fit_gap(fitted, X_train, y_train, X_test, y_test, task, test_pred=pred)
     gap_score, overfitting = GAP_SCORES[task][0], metrics["fit_gap"] > evaluate.overfit_threshold
     if overfitting: print(f"WARNING: the model may be overfitting: its {gap_score} is {metrics['fit_gap']:.3f} higher on the training rows "
                           f"than on the test rows, over evaluate.overfit_threshold ({evaluate.overfit_threshold})")
@@ -298,8 +303,7 @@ def run_evaluate(run_dir: Path, # the run folder: reads data/, features/ and tra
     per_class = per_class_report(y_test, pred) if task == "classification" else None
     if per_class is not None: write_json(per_class.to_dict(orient="index"), out/"per_class.json")
     figures = {k: plot(y_test, pred) for k, plot in PLOTS[task].items()}
-    if task == "classification" and hasattr(fitted, "predict_proba"):
-        proba = fitted.predict_proba(X_test)
+    if proba is not None:
         figures |= {k: plot(y_test, proba, fitted.classes_) for k, plot in PROBABILITY_PLOTS.items()}
     curve = None
     if evaluate.learning_curve and not (run_dir/"train"/"history.json").exists():  # a network's, from its epochs, is the train stage's
