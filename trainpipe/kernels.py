@@ -111,15 +111,14 @@ def _end_with(runner: int):
 def _become_kernel(request: dict, fds: list[int]):
     "In a child of the fork server: become a fresh `ipykernel` process as `request` describes, and exit when it ends."
     import atexit
-    import signal
+    import ctypes
     code = 1
     try:
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE): signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()  # its own process group, as jupyter_client gives a kernel: an interrupt reaches it and its children only
-        import ctypes
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: when the server goes (the runner closed or died), so does the kernel
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: when the server goes, so does the kernel
         if os.getppid() != request["server"]: os._exit(1)  # it went before that was set
         os.dup2(fds[0], 1)
         os.dup2(fds[1], 2)
@@ -153,7 +152,6 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
                ):
     "The fork server's loop: import `modules` one by one, fork each kernel once its own are in, report each one's exit."
     import selectors
-    import signal
     import socket
     if sys.path and sys.path[0] in ("", os.getcwd()): del sys.path[0]  # as ipykernel_launcher: a kernel adds its folder back
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what ipykernel sets, before matplotlib reads it
@@ -257,8 +255,8 @@ class ForkServer:
         listener.listen(64)  # requests wait here while the server imports
         code = f"from trainpipe.kernels import serve_forks; serve_forks({listener.fileno()}, {modules!r})"
         with open(folder/"server.log", "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd, env={**os.environ, **(env or {}), "JPY_PARENT_PID": str(os.getpid())},
-                                    stdin=subprocess.PIPE, stdout=log, stderr=log, pass_fds=[listener.fileno()])
+            proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd, stdin=subprocess.PIPE, stdout=log, stderr=log,
+                                    env={**os.environ, **(env or {}), "JPY_PARENT_PID": str(os.getpid())}, pass_fds=[listener.fileno()])
         listener.close()
         return cls(str(folder/"s"), proc)
 
@@ -273,7 +271,8 @@ class ForkServer:
         conn = socket.socket(socket.AF_UNIX)
         try:
             conn.connect(self.address)
-            socket.send_fds(conn, [f"{json.dumps({'args': args, 'cwd': cwd, 'env': env, 'modules': list(modules)})}\n".encode()], [stdout.fileno(), stderr.fileno()])
+            request = {"args": args, "cwd": cwd, "env": env, "modules": list(modules)}
+            socket.send_fds(conn, [f"{json.dumps(request)}\n".encode()], [stdout.fileno(), stderr.fileno()])
             reply = b""
             while not reply.endswith(b"\n"):
                 chunk = conn.recv(4096)
@@ -420,8 +419,8 @@ class KernelPool:
         for nb in notebooks: self._imports(nb)  # parsed now, in the caller's thread, before any stage thread runs
         self.forks, shared = None, os.environ.get(SERVER_VARIABLE)
         if package and notebooks and forks_here():  # a sweep's server if there is one, else one for this run
-            self.forks = ForkServer(shared) if shared and Path(shared).exists() else \
-                         ForkServer.start(list(dict.fromkeys(m for nb in notebooks for m in self._modules[Path(nb)])), cwd, self.env)
+            union = list(dict.fromkeys(m for nb in notebooks for m in self._modules[Path(nb)]))  # `server_modules`, from the parses above
+            self.forks = ForkServer(shared) if shared and Path(shared).exists() else ForkServer.start(union, cwd, self.env)
 
     def _imports(self, notebook: Path) -> list[str] | None:
         "The modules `notebook`'s kernel imports ahead, worked out once; None without a package to follow."
