@@ -168,7 +168,9 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
     while True:
         for key, _ in selector.select(timeout=0 if todo else None):  # between two imports, a glance; after them, a wait
             if key.fileobj == 0:
-                if not os.read(0, 4096): os._exit(0)
+                if not os.read(0, 4096):  # its runner died without closing it: clear its folder (socket, log) and go
+                    shutil.rmtree(os.path.dirname(server.getsockname()), ignore_errors=True)
+                    os._exit(0)
             elif key.fileobj == wake_r:
                 os.read(wake_r, 4096)
                 while children:
