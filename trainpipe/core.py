@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import sys
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['EXAMPLE_TAG', 'TrainpipeError', 'atomic_path', 'write_json', 'read_json', 'find_project_dir', 'choose',
-           'parse_python', 'production_cells']
+           'parse_python', 'without_module', 'production_cells']
 
 # %% ../nbs/00_core.ipynb #ad75d3ce
 class TrainpipeError(Exception):
@@ -78,6 +79,18 @@ _PARSING = threading.Lock()
 def parse_python(source: str) -> ast.Module:
     "`ast.parse(source)`, one thread at a time."
     with _PARSING: return ast.parse(source)
+
+# %% ../nbs/00_core.ipynb #c9d18964
+@contextmanager
+def without_module(name: str, # the module whose import fails inside the block
+                   unless: tuple[str, ...] = (), # leave it importable if one of these (or it) is imported already
+                  ):
+    "Make `import name` raise ImportError inside the block, unless it or one of `unless` is already imported."
+    hidden = not any(m in sys.modules for m in (name, *unless))
+    if hidden: sys.modules[name] = None
+    try: yield
+    finally:
+        if hidden: sys.modules.pop(name, None)
 
 # %% ../nbs/00_core.ipynb #b0ac92bd
 EXAMPLE_TAG = "skip-execution"  # nbclient's tag for a cell it must not execute; papermill honours it, nbdev_test does not

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 from .cache import RUNNER_MODULES
-from .core import parse_python, production_cells
+from .core import parse_python, production_cells, without_module
 
 # %% auto #0
 __all__ = ['FORKS_VARIABLE', 'SERVER_VARIABLE', 'START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'import_ahead', 'warm_code',
@@ -463,13 +463,8 @@ def import_papermill():
     "`papermill`, imported without the IRI grammar that jsonschema would build for nbformat (0.9 s of the first stage)."
     if "papermill" in sys.modules: return sys.modules["papermill"]
     # jsonschema checks the `iri` format with rfc3987_syntax when it is installed (JupyterLab's jupyter-events installs it),
-    # and that library compiles a Lark grammar on import. nbformat never validates an IRI; jsonschema skips the check
-    # when the import fails. Make it fail meanwhile.
-    hidden = "rfc3987_syntax" not in sys.modules
-    if hidden: sys.modules["rfc3987_syntax"] = None
-    try: import papermill
-    finally:
-        if hidden: del sys.modules["rfc3987_syntax"]
+    # and that library compiles a Lark grammar on import; nbformat never validates an IRI.
+    with without_module("rfc3987_syntax"): import papermill
     return papermill
 
 def run_notebook(notebook: Path, out: Path, parameters: dict, kernel: Kernel,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .core import TrainpipeError, atomic_path, write_json
+from .core import TrainpipeError, atomic_path, without_module, write_json
 
 # %% auto #0
 __all__ = ['BASE_TRUSTED_TYPES', 'STAGE_FILES', 'OUTPUTS', 'OUTPUT_KEYS', 'save_frame', 'load_frame', 'skops_io', 'save_object',
@@ -34,11 +34,7 @@ def skops_io():
     if "skops.io" in sys.modules: return sys.modules["skops.io"]
     # skops lists its trusted types with `sklearn.utils.all_estimators`, which imports every scikit-learn module, torch's
     # array-API shim among them, and so torch itself: over a second of a stage that never uses it. Hide the shim meanwhile.
-    hidden = "torch" not in sys.modules and _TORCH_SHIM not in sys.modules
-    if hidden: sys.modules[_TORCH_SHIM] = None
-    try: import skops.io
-    finally:
-        if hidden: del sys.modules[_TORCH_SHIM]
+    with without_module(_TORCH_SHIM, unless=("torch",)): import skops.io
     return skops.io
 
 def save_object(obj, path: str | Path):
