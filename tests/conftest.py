@@ -103,21 +103,24 @@ def shown(notebook: Path) -> tuple[int, str]:
 def mlflow_run_id(result: dict, timeout: float = 300) -> str:
     "The MLflow run of a `trainpipe run --json` result; for a fully cached run, once its background recorder has logged it."
     if result["mlflow_run_id"]: return result["mlflow_run_id"]
-    record, deadline = Path(result["run_dir"])/"run.json", time.monotonic() + timeout
-    while not json.loads(record.read_text()).get("mlflow_run_id"):
+    # the recorder's last step is removing tracking.json (after it wrote the run id into run.json): wait on that event
+    pending, deadline = Path(result["run_dir"])/"tracking.json", time.monotonic() + timeout
+    while pending.exists():
         assert time.monotonic() < deadline, f"run {result['run_id']} was not recorded in MLflow within {timeout:g}s"
         time.sleep(0.2)
-    assert not (Path(result["run_dir"])/"tracking.json").exists()
-    return json.loads(record.read_text())["mlflow_run_id"]
+    return json.loads((Path(result["run_dir"])/"run.json").read_text())["mlflow_run_id"]
 
 
 @contextlib.contextmanager
 def mlflow_server(command: str, *args, cwd: Path, timeout: float = 600):  # a limit for a hung server, not a wait
     "A real `mlflow ui` or `mlflow server` on a free 127.0.0.1 port; yields its base URL, stops it afterwards."
+    # two worker processes, not MLflow's default four: still several writers behind one store, and two fewer start-ups
+    # (each imports MLflow's server) on a two-core machine
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([str(Path(sys.executable).parent/"mlflow"), command, *map(str, args), "--host", "127.0.0.1", "--port", str(port)],
+    proc = subprocess.Popen([str(Path(sys.executable).parent/"mlflow"), command, *map(str, args), "--workers", "2",
+                             "--host", "127.0.0.1", "--port", str(port)],
                             cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import json
 import logging
@@ -21,12 +22,13 @@ import uuid
 from pathlib import Path
 
 from .cache import RUNNER_MODULES
-from .core import parse_python, production_cells, without_module
+from .core import EXAMPLE_TAG, parse_python, production_cells, without_module
 
 # %% auto #0
-__all__ = ['FORKS_VARIABLE', 'SERVER_VARIABLE', 'START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'import_ahead', 'warm_code',
-           'forks_here', 'serve_forks', 'ForkedProcess', 'ForkServer', 'server_modules', 'fork_provisioner', 'Kernel',
-           'KernelPool', 'StageTimeout', 'import_papermill', 'run_notebook', 'failure']
+__all__ = ['IMPORTED_WITH', 'FORKS_VARIABLE', 'SERVER_VARIABLE', 'START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'import_ahead',
+           'warm_code', 'forks_here', 'serve_forks', 'ForkedProcess', 'ForkServer', 'server_modules',
+           'fork_provisioner', 'Kernel', 'KernelPool', 'StageTimeout', 'import_papermill', 'runs_code', 'record_engine',
+           'run_notebook', 'failure']
 
 # %% ../nbs/05_kernels.ipynb #c3a24f0c
 def _imports_in(tree: ast.AST, package: str, # parsed code, and the package name relative imports belong to
@@ -73,12 +75,16 @@ def stage_imports(notebook: Path, # a stage notebook
     return modules
 
 # %% ../nbs/05_kernels.ipynb #1c61bd2e
+IMPORTED_WITH = {"transformers": ("transformers.modeling_utils",)}  # lazy packages: what their users end up importing
+
 def import_ahead(module: str):
     "Import `module` as its stage will; `skops.io` through `store.skops_io`, which keeps torch out."
     if module == "skops.io":  # imported directly, it lists scikit-learn's estimators and imports torch on the way
         from trainpipe.store import skops_io
         return skops_io()
-    return importlib.import_module(module)
+    imported = importlib.import_module(module)
+    for more in IMPORTED_WITH.get(module, ()): importlib.import_module(more)
+    return imported
 
 def warm_code(modules: list[str]) -> str:
     "Code that imports `modules` with `import_ahead`, skipping any that fail, and leaves no names behind."
@@ -156,6 +162,7 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
     if sys.path and sys.path[0] in ("", os.getcwd()): del sys.path[0]  # as ipykernel_launcher: a kernel adds its folder back
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what ipykernel sets, before matplotlib reads it
     todo, waiting = ["ipykernel.kernelapp", *modules], []  # still to import; requests whose modules are not all in yet
+    tried = set()  # imported, or failed to
     server = socket.socket(fileno=listener)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -186,8 +193,10 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
                 message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 2)
                 while not message.endswith(b"\n"): message += conn.recv(1 << 20)
                 waiting.append((conn, json.loads(message), fds))
+                todo += [m for m in waiting[-1][1]["modules"] if m not in tried and m not in todo]  # a config's own, e.g. torch
         if todo:
-            try: import_ahead(todo.pop(0))
+            tried.add(module := todo.pop(0))
+            try: import_ahead(module)
             except Exception: pass
         for conn, request, fds in [w for w in waiting if not {"ipykernel.kernelapp", *w[1]["modules"]} & set(todo)]:
             waiting.remove((conn, request, fds))
@@ -414,6 +423,7 @@ class KernelPool:
                  notebooks: list[Path] = (), # the stage notebooks the pool will start kernels for
                 ):
         self.cwd, self.env, self.package = cwd, env or {}, package
+        self.ahead: dict[Path, list[str]] = {}  # per notebook, the `NOT_AHEAD` modules this run's config needs there (`need`)
         self.kernels: dict[str, Kernel] = {}  # warm, waiting for their stage
         self.active: set[Kernel] = set()  # taken, running a stage
         self._lock = threading.Lock()
@@ -429,7 +439,11 @@ class KernelPool:
         if not self.package: return None
         if Path(notebook) not in self._modules:
             self._modules[Path(notebook)] = server_modules([notebook], self.package)
-        return self._modules[Path(notebook)]
+        return [*self._modules[Path(notebook)], *self.ahead.get(Path(notebook), ())]
+
+    def need(self, ahead: dict[Path, list[str]]):
+        "Start these notebooks' kernels with these modules imported too: the heavy ones a config needs, such as torch."
+        with self._lock: self.ahead.update({Path(nb): list(modules) for nb, modules in ahead.items()})
 
     def warm(self, name: str, notebook: Path):
         "Start a kernel for stage `name` now, unless one is waiting for it."
@@ -467,11 +481,47 @@ def import_papermill():
     with without_module("rfc3987_syntax"): import papermill
     return papermill
 
+def runs_code(cell) -> bool:
+    "Whether papermill executes `cell`: a code cell with code, not an example."
+    return cell.get("cell_type") == "code" and bool(str(cell.get("source", "")).strip()) and EXAMPLE_TAG not in cell.get("metadata", {}).get("tags", [])
+
+@functools.cache
+def record_engine():
+    "papermill's nbclient engine, saving the executed notebook when a cell that runs code starts instead of around every cell."
+    from papermill.engines import NBClientEngine, NotebookExecutionManager
+
+    class Record(NotebookExecutionManager):
+        quiet = False  # the next `save` only updates the notebook in memory
+        def save(self, **kwargs):
+            if not self.quiet: super().save(**kwargs)
+        def cell_start(self, cell, cell_index=None, **kwargs):
+            self.quiet = not runs_code(cell)  # a prose or example cell: its start changes nothing worth a write
+            try: super().cell_start(cell, cell_index, **kwargs)
+            finally: self.quiet = False
+        def cell_complete(self, cell, cell_index=None, **kwargs):
+            self.quiet = True  # written with the next cell's start, or by `notebook_complete` at the end, even after a failure
+            try: super().cell_complete(cell, cell_index, **kwargs)
+            finally: self.quiet = False
+
+    class Engine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False, autosave_cell_every=30, **kwargs):
+            nb_man = Record(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output, autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()  # as papermill's `Engine.execute_notebook`, with `Record` for its manager
+            try: cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+    return Engine
+
 def run_notebook(notebook: Path, out: Path, parameters: dict, kernel: Kernel,
                  timeout: float = 0, # seconds before the kernel is killed; 0 for no limit
                 ):
     "Execute `notebook` into `out` in `kernel` with `parameters`; raise if a cell fails, the kernel dies or time runs out."
     papermill = import_papermill()
+    from papermill.engines import papermill_engines
+    papermill_engines.register("trainpipe", record_engine())
     logging.getLogger("papermill").setLevel(logging.ERROR)
     expired = threading.Event()
     def stop(): expired.set(); kernel.kill()
@@ -479,7 +529,7 @@ def run_notebook(notebook: Path, out: Path, parameters: dict, kernel: Kernel,
     if timer: timer.start()
     try:
         papermill.execute_notebook(str(notebook), str(out), parameters=parameters, kernel_name="python3", progress_bar=False,
-                                   log_output=False, start_timeout=START_TIMEOUT, km=kernel.ready())
+                                   log_output=False, start_timeout=START_TIMEOUT, km=kernel.ready(), engine_name="trainpipe")
     except BaseException:
         if expired.is_set(): raise StageTimeout(f"it ran past pipeline.timeout ({timeout:g}s)") from None
         raise

@@ -320,7 +320,8 @@ def run_pipeline(cfg: Config,
     expected = {s.name for s in stages if status[s.name][0] or "all" in force or s.name in force}  # the stages that will run
     pool = KernelPool(project/"nbs", {"MLFLOW_TRACKING_URI": tracking_uri} if track else {}, Path(trainpipe.__file__).parent,
                       [s.notebook for s in stages if s.name in expected])
-    try:
+    try:  # (the pool's fork server is importing already: what follows imports scikit-learn here meanwhile)
+        pool.need({s.notebook: list(needed_modules(cfg, {s.name})) for s in stages if s.name in expected})
         for stage in [s for s in stages if s.name in expected][:cfg.pipeline.warm]: pool.warm(stage.name, stage.notebook)
         data_entry = status.get("data", ([], None))[1]
         if expected: check_config(cfg, expected, data_outputs=data_entry/"outputs" if data_entry else None)
