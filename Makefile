@@ -32,8 +32,14 @@ $(VENV)/.torch: | $(BIN)/python
 	fi
 	@touch $@
 
+# $(call install,VENV,WHAT): uv installs the project's ~250 packages in about 20 s where pip takes about a minute; pip is
+# the fallback wherever uv cannot be had. (torch stays with pip, above: uv does not look in pip's find-links, where a
+# machine may keep its torch wheel.)
+install = $(1)/bin/pip install -q uv && $(1)/bin/uv pip install -q --compile-bytecode --python $(1)/bin/python $(2) \
+	  || { echo "uv could not install the project: installing it with pip"; $(1)/bin/pip install -q $(2); }
+EXTRAS ?= dev,torch,dask,hf,nlp
 $(VENV)/.installed: setup.py settings.ini $(VENV)/.torch
-	$(BIN)/pip install -q -e ".[dev,torch,dask,hf,nlp]"
+	@$(call install,$(VENV),-e ".[$(EXTRAS)]")
 	@touch $@
 
 run: setup
@@ -72,7 +78,7 @@ CORE_VENV ?= .venv-core
 test-core:
 	@test -x $(CORE_VENV)/bin/python || $(PYTHON) -m venv $(CORE_VENV)
 	$(CORE_VENV)/bin/python -m pip install -q --upgrade pip setuptools wheel
-	$(CORE_VENV)/bin/pip install -q -e .
+	@$(call install,$(CORE_VENV),-e .)
 	$(CORE_VENV)/bin/python .ci/core_only.py
 
 bench: setup

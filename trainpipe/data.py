@@ -22,7 +22,7 @@ from .sources import open_source, read_source, sniff_delimiter, source_kind
 # %% auto #0
 __all__ = ['DUPLICATE_POLICIES', 'TASKS', 'MAX_CLASSES', 'SPLIT_METHODS', 'PART_NAMES', 'select_columns', 'check_target',
            'handle_duplicates', 'infer_task', 'Ingested', 'ingest', 'check_streaming', 'ingest_in_chunks',
-           'split_table', 'fold_indices', 'DataStage', 'data_summary', 'run_data']
+           'split_table', 'fold_indices', 'DataStage', 'data_summary', 'run_data', 'check_stage']
 
 # %% ../nbs/10_data.ipynb #54bfcfef
 def select_columns(df: pd.DataFrame, target: str, columns: list[str] = (), rename: dict | None = None) -> pd.DataFrame:
@@ -314,3 +314,20 @@ def run_data(run_dir: Path, # the run folder; the stage writes to `run_dir/data`
                **({"data_duplicate_rows": ingested.duplicates} if ingested.duplicates is not None else {})}
     declared = declare(out, metrics=metrics, figures={"quality": _quality_figure(ingested.schema, parts, target, ingested.task, rows)})
     return DataStage(ingested, parts, rows, counts, declared, out)
+
+# %% ../nbs/10_data.ipynb #196634ad
+def check_stage(cfg, # the run's `Config`
+                found: dict, # what the checks of the stages before found: this one adds `task` and `table`
+                outputs: Path | None = None, # the stage's cached outputs, when it is restored instead of run
+               ):
+    "The runner's check before any notebook runs: ingest and split as the stage will, or read what its cached outputs say."
+    if outputs is not None:
+        from trainpipe.store import load_frame
+        found["task"] = found.get("task") or read_json(Path(outputs)/"summary.json")["task"]
+        found["table"] = lambda: load_frame(Path(outputs)/"train.parquet").drop(columns=[cfg.data.target], errors="ignore")
+    elif cfg.data.memory_limit_mb: check_streaming(cfg.data, cfg.split)  # too big to read here: its settings now, the rest as it streams
+    else:
+        data = ingest(cfg.data, report=False)
+        parts = split_table(data.table, cfg.data.target, data.task, cfg.split)
+        if cfg.split.folds: fold_indices(parts["train"], cfg.data.target, data.task, cfg.split)
+        found["task"], found["table"] = data.task, lambda: data.table.drop(columns=[cfg.data.target])

@@ -27,7 +27,8 @@ from .core import TrainpipeError, choose
 __all__ = ['NUMERIC_SCALERS', 'MAX_CATEGORIES', 'CATEGORICAL_ENCODERS', 'NUMERIC_IMPUTERS', 'TEXT_MIN_WORDS', 'DATETIME_PARTS',
            'TOKENIZERS', 'TEXT_ENCODERS', 'PAD', 'UNKNOWN', 'MINILM', 'TRUSTED_TYPES', 'split_columns', 'DatetimeParts',
            'tokenize', 'TextFeatures', 'TokenSequences', 'pretrained_path', 'pretrained_tokenizer', 'TransformerTokens',
-           'ImageNormalizer', 'as_images', 'make_preprocessor', 'check_features', 'FeaturesStage', 'run_features']
+           'ImageNormalizer', 'as_images', 'make_preprocessor', 'check_features', 'FeaturesStage', 'run_features',
+           'stage_requirements', 'check_stage']
 
 # %% ../nbs/20_features.ipynb #7a4f5e7f
 NUMERIC_SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler, "none": None}
@@ -298,3 +299,14 @@ def run_features(run_dir: Path, # the run folder: reads `run_dir/data`, writes `
     save_object(preprocessor, out/"preprocessor.skops")
     declared = declare(out, metrics={"features_in": X_train.shape[1], "features_out": len(preprocessor.get_feature_names_out())})
     return FeaturesStage(preprocessor, columns, transformed["train"], declared, out)
+
+# %% ../nbs/20_features.ipynb #95c8fd1c
+def stage_requirements(cfg) -> dict[str, str]:
+    "The optional modules the stage needs for `cfg` (a `Config`), each with the setting that needs it."
+    return {"transformers": "features.text transformer"} if cfg.features.text == "transformer" else {}
+
+def check_stage(cfg, found: dict, # the run's `Config`, and what the earlier stages' checks found (`table`: the input columns)
+                outputs: Path | None = None, # the stage's cached outputs, when it is restored instead of run: nothing to check
+               ):
+    "The runner's check before any notebook runs: every choice is known and fits the input columns."
+    if outputs is None: check_features(cfg.features, found["table"]() if found.get("table") else None)

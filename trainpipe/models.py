@@ -17,7 +17,7 @@ from .core import TrainpipeError, choose
 from . import neural
 
 # %% auto #0
-__all__ = ['MODELS', 'ModelSpec', 'add_model', 'model_class', 'make_model', 'trusted_types']
+__all__ = ['MODELS', 'ModelSpec', 'add_model', 'model_class', 'make_model', 'trusted_types', 'model_requirements']
 
 # %% ../nbs/30_models.ipynb #31504140
 @dataclass(frozen=True)
@@ -76,3 +76,15 @@ def make_model(name: str, task: str, params: dict | None = None, # constructor a
 def trusted_types(name: str) -> tuple[str, ...]:
     "The types skops must trust to load a fitted `name` model."
     return choose(MODELS, name, "model.name").trusted
+
+def model_requirements(model, # a `ModelConfig`
+                       names: list[str] = (), # other model names the stage may fit (a search space's)
+                      ) -> dict[str, str]:
+    "The optional modules fitting or loading `model` (or one of `names`) needs, each with the setting that needs it."
+    need = {}
+    for name in [model.name, *names]:
+        for module in getattr(MODELS.get(name), "requirements", ()): need.setdefault(module, f"model.name {name}")
+    if model.name == "neural":
+        arch = model.params.get("module", "mlp")
+        for module in neural.ARCHITECTURE_REQUIREMENTS.get(arch, ()): need.setdefault(module, f"model.params.module {arch}")
+    return need

@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -26,10 +28,10 @@ from .store import declared
 from .tracking import PipelineRun, defer_run, git_info, record_all_pending, resolve_tracking_uri
 
 # %% auto #0
-__all__ = ['EXTRAS', 'MODEL_STAGES', 'RUN_VALUES', 'REPORT', 'NOT_COMPARED', 'stage_notebook', 'notebook_parameters',
-           'needed_modules', 'check_extras', 'Stage', 'find_stages', 'check_config', 'select_stages', 'render_report',
-           'RunResult', 'run_pipeline', 'pipeline_status', 'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline',
-           'reproduce_run', 'upstream_run']
+__all__ = ['RUN_VALUES', 'HOOKS', 'EXTRAS', 'REPORT', 'NOT_COMPARED', 'stage_notebook', 'notebook_parameters', 'Stage',
+           'find_stages', 'hooks_module', 'stage_hook', 'stage_needs', 'needed_modules', 'check_extras', 'check_config',
+           'select_stages', 'render_report', 'RunResult', 'run_pipeline', 'pipeline_status', 'unfinished_run',
+           'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run', 'upstream_run']
 
 # %% ../nbs/60_pipeline.ipynb #0d2148d2
 def stage_notebook(nbs: Path, stage: str) -> Path:
@@ -50,35 +52,6 @@ def notebook_parameters(nb: Path) -> list[str]:
                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])]
     return [t.id for t in targets if isinstance(t, ast.Name)]
 
-# %% ../nbs/60_pipeline.ipynb #e4a1d5c8
-EXTRAS = {"torch": "torch", "transformers": "nlp"}  # a module an optional feature imports -> trainpipe's extra that installs it
-MODEL_STAGES = {"tune", "train", "evaluate", "register"}  # the stages that fit or load the model
-
-def needed_modules(cfg: Config, stages: set[str]) -> dict[str, str]:
-    "The optional modules that the `stages` of `cfg` import, each with the setting that needs it."
-    from trainpipe.models import MODELS
-    from trainpipe.neural import ARCHITECTURE_REQUIREMENTS
-    need = {}
-    if "features" in stages and cfg.features.text == "transformer": need["transformers"] = "features.text transformer"
-    if stages & MODEL_STAGES:
-        searched = cfg.tune.space.get("model.name", []) if "tune" in stages else []
-        for name in [cfg.model.name, *(searched if isinstance(searched, list) else [])]:
-            for module in getattr(MODELS.get(name), "requirements", ()): need.setdefault(module, f"model.name {name}")
-        if cfg.model.name == "neural":
-            arch = cfg.model.params.get("module", "mlp")
-            for module in ARCHITECTURE_REQUIREMENTS.get(arch, ()): need.setdefault(module, f"model.params.module {arch}")
-    return need
-
-def check_extras(cfg: Config, stages: set[str]):
-    "Refuse `cfg` when its `stages` need a module that is not installed, naming the extra that installs it."
-    import importlib.util
-    missing = {m: why for m, why in needed_modules(cfg, stages).items() if importlib.util.find_spec(m) is None}
-    if not missing: return
-    needs = " and ".join(f"{why} needs {m}" for m, why in missing.items())
-    extras, others = [e for m, e in EXTRAS.items() if m in missing], [m for m in missing if m not in EXTRAS]
-    fix = " and ".join([*([f"pip install -e '.[{','.join(extras)}]'"] if extras else []), *([f"pip install {' '.join(others)}"] if others else [])])
-    raise TrainpipeError(f"{needs}, which {'is' if len(missing) == 1 else 'are'} not installed here; install {'it' if len(missing) == 1 else 'them'} with {fix}")
-
 # %% ../nbs/60_pipeline.ipynb #8df8936b
 RUN_VALUES = ("run_dir", "mlflow_run_id")  # differ in every run without changing what a stage computes
 
@@ -90,6 +63,7 @@ class Stage:
     parameters: tuple[str, ...]
     after: tuple[str, ...] = ()  # the stages it reads directly
     upstream: tuple[str, ...] = ()  # every stage it reads, directly or through others
+    hooks: str | None = None  # the module that offers the runner this stage's `HOOKS`, if its notebook exports any
 
 def _parameters(name: str, spec: StageSpec, nb: Path) -> tuple[str, ...]:
     "The parameters stage `name` is given: those its notebook declares, cut down to the config's `params` if it lists them."
@@ -106,46 +80,75 @@ def find_stages(cfg: Config, nbs: Path) -> list[Stage]:
     for name, spec in graph.items():
         nb = nbs/spec.notebook if spec.notebook else stage_notebook(nbs, name)
         if not nb.is_file(): raise TrainpipeError(f"config key 'pipeline.stages.{name}.notebook' names {nb}, which does not exist; name a notebook in {nbs}")
-        stages.append(Stage(name, nb, _parameters(name, spec, nb), spec.after, tuple(upstream(graph, name))))
+        stages.append(Stage(name, nb, _parameters(name, spec, nb), spec.after, tuple(upstream(graph, name)), hooks_module(nb)))
     return stages
 
+HOOKS = ("stage_requirements", "check_stage")  # what a stage's module may offer the runner, by these names (the stage contract)
+_DEFAULT_EXP = re.compile(r"^#\s*\|\s*default_exp\s+([\w.]+)", re.M)
+_HOOK_DEF = re.compile(rf"^def ({'|'.join(HOOKS)})\(", re.M)
+
+def hooks_module(nb: Path) -> str | None:
+    "The module `nb` exports to (`#| default_exp`) when its exported code defines one of `HOOKS`; None otherwise."
+    import trainpipe
+    code = ["".join(c["source"]) for c in json.loads(Path(nb).read_text())["cells"] if c["cell_type"] == "code"]
+    module = next((m.group(1) for s in code if (m := _DEFAULT_EXP.search(s))), None)
+    exported = [s for s in code if s.lstrip().startswith(("#| export", "#|export"))]
+    return f"{trainpipe.__name__}.{module}" if module and any(_HOOK_DEF.search(s) for s in exported) else None
+
+def stage_hook(stage: Stage, name: str) -> Callable | None:
+    "The hook `name` (one of `HOOKS`) that `stage`'s module offers, or None."
+    return getattr(importlib.import_module(stage.hooks), name, None) if stage.hooks else None
+
+# %% ../nbs/60_pipeline.ipynb #e4a1d5c8
+EXTRAS = {"torch": "torch", "transformers": "nlp"}  # a module an optional feature imports -> trainpipe's extra that installs it
+
+def stage_needs(cfg: Config, stage: Stage, stages: dict[str, Stage], # the config, a stage, and the stages by name
+               ) -> dict[str, str]:
+    "The optional modules `stage` needs for `cfg`, each with the setting that needs it: its own, then those of the stages it reads."
+    need = {}
+    for s in [stage, *(stages[u] for u in stage.upstream if u in stages)]:
+        hook = stage_hook(s, "stage_requirements")
+        for module, why in (hook(cfg) if hook else {}).items(): need.setdefault(module, why)
+    return need
+
+def needed_modules(cfg: Config, stages: set[str] | None = None, # the stages that will run; all of the graph's by default
+                   nbs: Path | None = None, # the stage notebooks' folder; the project's `nbs/` by default
+                  ) -> dict[str, str]:
+    "The optional modules that the `stages` of `cfg` need, each with the setting that needs it."
+    found = {s.name: s for s in find_stages(cfg, nbs or find_project_dir()/"nbs")}
+    need = {}
+    for stage in found.values():
+        if stages is None or stage.name in stages:
+            for module, why in stage_needs(cfg, stage, found).items(): need.setdefault(module, why)
+    return need
+
+def check_extras(cfg: Config, stages: set[str] | None = None, nbs: Path | None = None):
+    "Refuse `cfg` when its `stages` need a module that is not installed, naming the extra that installs it."
+    import importlib.util
+    missing = {m: why for m, why in needed_modules(cfg, stages, nbs).items() if importlib.util.find_spec(m) is None}
+    if not missing: return
+    needs = " and ".join(f"{why} needs {m}" for m, why in missing.items())
+    extras, others = [e for m, e in EXTRAS.items() if m in missing], [m for m in missing if m not in EXTRAS]
+    fix = " and ".join([*([f"pip install -e '.[{','.join(extras)}]'"] if extras else []), *([f"pip install {' '.join(others)}"] if others else [])])
+    raise TrainpipeError(f"{needs}, which {'is' if len(missing) == 1 else 'are'} not installed here; install {'it' if len(missing) == 1 else 'them'} with {fix}")
+
+# %% ../nbs/60_pipeline.ipynb #53c4b917
 def check_config(cfg: Config,
                  stages: set[str] | None = None, # the stages that will run; every stage of the graph by default
-                 task: str | None = None, # the task, when the data stage is not among them and its output knows it
-                 data_outputs: Path | None = None, # the cached data stage's outputs, when the data stage is not among them
+                 task: str | None = None, # the task, when no stage's check will find it (a sweep's later points)
+                 cached: dict[str, Path] | None = None, # the cached outputs of the stages restored instead of run, by stage
+                 nbs: Path | None = None, # the stage notebooks' folder; the project's `nbs/` by default
                 ) -> str | None:
     "Reject a bad choice, data source, schema, split or model in `cfg` with one clear sentence; the task, if it was found."
-    from trainpipe.data import check_streaming, fold_indices, ingest, split_table
-    from trainpipe.features import check_features
-    from trainpipe.models import MODELS, make_model
-    names, d, sp = set(cfg.pipeline.graph()) if stages is None else set(stages), cfg.data, cfg.split
-    check_extras(cfg, names)
-    check_features(cfg.features)
-    if "data" in names and d.memory_limit_mb:  # a file too big to read here: its settings are checked, the rest as it streams
-        check_streaming(d, sp)
-    elif "data" in names:
-        data = ingest(d, report=False)
-        task = data.task
-        parts = split_table(data.table, d.target, task, sp)
-        if sp.folds: fold_indices(parts["train"], d.target, task, sp)
-        if "features" in names: check_features(cfg.features, data.table.drop(columns=[d.target]))
-    elif data_outputs:  # the data comes from the cache: what it says, and its training rows for the features check
-        task = task or read_json(data_outputs/"summary.json")["task"]
-        if "features" in names:
-            from trainpipe.store import load_frame
-            check_features(cfg.features, load_frame(data_outputs/"train.parquet").drop(columns=[d.target], errors="ignore"))
-    task = task or (d.task if d.task != "auto" else None)
-    if "tune" in names:
-        from trainpipe.tune import SAMPLERS, check_space, scorer
-        check_space(cfg.tune.space)
-        choose(SAMPLERS, cfg.tune.sampler, "tune.sampler")
-        if task: scorer(cfg.tune.metric, task)
-    if "train" in names:
-        if task:
-            model = make_model(cfg.model.name, task, cfg.model.params)
-            if hasattr(model, "check_settings"): model.check_settings()  # a network's architecture, optimizer, device
-        else: choose(MODELS, cfg.model.name, "model.name")
-    return task
+    graph = find_stages(cfg, nbs or find_project_dir()/"nbs")
+    names, cached = {s.name for s in graph} if stages is None else set(stages), cached or {}
+    check_extras(cfg, names, nbs)
+    found = {"task": task or (cfg.data.task if cfg.data.task != "auto" else None)}
+    for stage in graph:
+        if not (check := stage_hook(stage, "check_stage")): continue
+        if stage.name in names: check(cfg, found)
+        elif stage.name in cached: check(cfg, found, cached[stage.name])
+    return found["task"]
 
 # %% ../nbs/60_pipeline.ipynb #a6c9758f
 def select_stages(graph: dict[str, StageSpec], # the config's stage graph (`cfg.pipeline.graph()`)
@@ -321,10 +324,11 @@ def run_pipeline(cfg: Config,
     pool = KernelPool(project/"nbs", {"MLFLOW_TRACKING_URI": tracking_uri} if track else {}, Path(trainpipe.__file__).parent,
                       [s.notebook for s in stages if s.name in expected])
     try:  # (the pool's fork server is importing already: what follows imports scikit-learn here meanwhile)
-        pool.need({s.notebook: list(needed_modules(cfg, {s.name})) for s in stages if s.name in expected})
+        by_name = {s.name: s for s in stages}
+        pool.need({s.notebook: list(stage_needs(cfg, s, by_name)) for s in stages if s.name in expected})
         for stage in [s for s in stages if s.name in expected][:cfg.pipeline.warm]: pool.warm(stage.name, stage.notebook)
-        data_entry = status.get("data", ([], None))[1]
-        if expected: check_config(cfg, expected, data_outputs=data_entry/"outputs" if data_entry else None)
+        cached = {name: entry/"outputs" for name, (_, entry) in status.items() if entry and name not in expected}
+        if expected: check_config(cfg, expected, cached=cached, nbs=project/"nbs")
         git, run = git_info(project), None
         deferred = track and defer_tracking and not expected and not run_id
         if track and run_id: run = PipelineRun.reopen(tracking_uri, run_id)

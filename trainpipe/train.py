@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from .config import ModelConfig
-from .core import TrainpipeError, read_json, write_json
-from .models import make_model
+from .core import TrainpipeError, choose, read_json, write_json
+from .models import MODELS, make_model, model_requirements
 
 # %% auto #0
-__all__ = ['train_model', 'TrainStage', 'run_train']
+__all__ = ['train_model', 'TrainStage', 'run_train', 'stage_requirements', 'check_stage']
 
 # %% ../nbs/31_train.ipynb #efc5f427
 def train_model(X: pd.DataFrame, y: pd.DataFrame | pd.Series, # features and target of the training rows
@@ -83,3 +83,17 @@ def run_train(run_dir: Path, # the run folder: reads `data`, `features` (and `tu
         cv = {f"cv_{metric}_mean": float(np.mean(scores)), f"cv_{metric}_std": float(np.std(scores))}
     declared = declare(out, metrics={"train_seconds": seconds, "train_score": float(fitted.score(X_train, target)), **cv}, figures=figures)
     return TrainStage(fitted, model, seconds, X_train.shape, metric, scores, declared, out)
+
+# %% ../nbs/31_train.ipynb #75122567
+def stage_requirements(cfg) -> dict[str, str]:
+    "The optional modules the stage needs for `cfg` (a `Config`), each with the setting that needs it."
+    return model_requirements(cfg.model)
+
+def check_stage(cfg, found: dict, # the run's `Config`, and what the earlier stages' checks found (`task`)
+                outputs: Path | None = None, # the stage's cached outputs, when it is restored instead of run: nothing to check
+               ):
+    "The runner's check before any notebook runs: the model exists, does the task, and takes these params."
+    if outputs is not None: return
+    if not found.get("task"): return choose(MODELS, cfg.model.name, "model.name")
+    model = make_model(cfg.model.name, found["task"], cfg.model.params)
+    if hasattr(model, "check_settings"): model.check_settings()  # a network's architecture, optimizer, device

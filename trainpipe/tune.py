@@ -17,7 +17,7 @@ if TYPE_CHECKING: import pandas as pd  # the trial writer's process imports this
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'STATUS', 'check_space', 'suggest', 'cv_splits', 'scorer', 'cross_validate', 'PruneHook', 'objective',
-           'keep_study', 'open_study', 'TrialWriter', 'TrialRecorder', 'run_tune']
+           'keep_study', 'open_study', 'TrialWriter', 'TrialRecorder', 'run_tune', 'stage_requirements', 'check_stage']
 
 # %% ../nbs/35_tune.ipynb #5efc8766
 _KINDS = ("int", "float", "choice")
@@ -299,3 +299,20 @@ def run_tune(run_dir: Path, # the run folder: reads data/ and features/, writes 
     declare(out, metrics=metrics, figures=figures)
     trials = study.trials_dataframe(attrs=("number", "value", "params", "state")).sort_values("value", ascending=direction == "minimize")
     return {"best": chosen, "metrics": metrics, "trials": trials, "figures": {k: out/f"{k}.png" for k in figures}, "study": study}
+
+# %% ../nbs/35_tune.ipynb #d3d04a1d
+def stage_requirements(cfg) -> dict[str, str]:
+    "The optional modules the stage needs for `cfg` (a `Config`): those of the configured model and of every one its space may choose."
+    from trainpipe.models import model_requirements
+    searched = cfg.tune.space.get("model.name", [])
+    return model_requirements(cfg.model, searched if isinstance(searched, list) else [])
+
+def check_stage(cfg, found: dict, # the run's `Config`, and what the earlier stages' checks found (`task`)
+                outputs: Path | None = None, # the stage's cached outputs, when it is restored instead of run: nothing to check
+               ):
+    "The runner's check before any notebook runs: the space, the sampler and, when the task is known, the metric."
+    if outputs is not None: return
+    from trainpipe.core import choose
+    check_space(cfg.tune.space)
+    choose(SAMPLERS, cfg.tune.sampler, "tune.sampler")
+    if found.get("task"): scorer(cfg.tune.metric, found["task"])
