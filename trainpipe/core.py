@@ -16,7 +16,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['EXAMPLE_TAG', 'TrainpipeError', 'atomic_path', 'write_json', 'read_json', 'find_project_dir', 'choose',
-           'parse_python', 'without_module', 'production_cells']
+           'parse_python', 'without_module', 'in_production', 'production_cells']
 
 # %% ../nbs/00_core.ipynb #ad75d3ce
 class TrainpipeError(Exception):
@@ -95,6 +95,10 @@ def without_module(name: str, # the module whose import fails inside the block
 # %% ../nbs/00_core.ipynb #b0ac92bd
 EXAMPLE_TAG = "skip-execution"  # nbclient's tag for a cell it must not execute; papermill honours it, nbdev_test does not
 
+def in_production(cell: dict) -> bool:
+    "Whether papermill executes `cell` (a notebook cell, as JSON or nbformat's node): a code cell that is not an example."
+    return cell["cell_type"] == "code" and EXAMPLE_TAG not in cell.get("metadata", {}).get("tags", [])
+
 def production_cells(cells: list[dict]) -> list[str]:
     "The sources of the code cells among a notebook's `cells` (as JSON) that papermill executes."
-    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code" and EXAMPLE_TAG not in c.get("metadata", {}).get("tags", [])]
+    return ["".join(c["source"]) for c in cells if in_production(c)]

@@ -22,12 +22,12 @@ import uuid
 from pathlib import Path
 
 from .cache import RUNNER_MODULES
-from .core import EXAMPLE_TAG, parse_python, production_cells, without_module
+from .core import in_production, parse_python, production_cells, without_module
 
 # %% auto #0
 __all__ = ['IMPORTED_WITH', 'FORKS_VARIABLE', 'SERVER_VARIABLE', 'START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'import_ahead',
            'warm_code', 'forks_here', 'serve_forks', 'ForkedProcess', 'ForkServer', 'server_modules',
-           'fork_provisioner', 'Kernel', 'KernelPool', 'StageTimeout', 'import_papermill', 'runs_code', 'record_engine',
+           'fork_provisioner', 'Kernel', 'KernelPool', 'StageTimeout', 'import_papermill', 'record_engine',
            'run_notebook', 'failure']
 
 # %% ../nbs/05_kernels.ipynb #c3a24f0c
@@ -481,10 +481,6 @@ def import_papermill():
     with without_module("rfc3987_syntax"): import papermill
     return papermill
 
-def runs_code(cell) -> bool:
-    "Whether papermill executes `cell`: a code cell with code, not an example."
-    return cell.get("cell_type") == "code" and bool(str(cell.get("source", "")).strip()) and EXAMPLE_TAG not in cell.get("metadata", {}).get("tags", [])
-
 @functools.cache
 def record_engine():
     "papermill's nbclient engine, saving the executed notebook when a cell that runs code starts instead of around every cell."
@@ -495,7 +491,7 @@ def record_engine():
         def save(self, **kwargs):
             if not self.quiet: super().save(**kwargs)
         def cell_start(self, cell, cell_index=None, **kwargs):
-            self.quiet = not runs_code(cell)  # a prose or example cell: its start changes nothing worth a write
+            self.quiet = not (in_production(cell) and cell.source.strip())  # prose, an example, an empty cell: nothing worth a write
             try: super().cell_start(cell, cell_index, **kwargs)
             finally: self.quiet = False
         def cell_complete(self, cell, cell_index=None, **kwargs):

@@ -83,6 +83,7 @@ def find_stages(cfg: Config, nbs: Path) -> list[Stage]:
         stages.append(Stage(name, nb, _parameters(name, spec, nb), spec.after, tuple(upstream(graph, name)), hooks_module(nb)))
     return stages
 
+# %% ../nbs/60_pipeline.ipynb #198800c9
 HOOKS = ("stage_requirements", "check_stage")  # what a stage's module may offer the runner, by these names (the stage contract)
 _DEFAULT_EXP = re.compile(r"^#\s*\|\s*default_exp\s+([\w.]+)", re.M)
 _HOOK_DEF = re.compile(rf"^def ({'|'.join(HOOKS)})\(", re.M)
@@ -113,19 +114,20 @@ def stage_needs(cfg: Config, stage: Stage, stages: dict[str, Stage], # the confi
 
 def needed_modules(cfg: Config, stages: set[str] | None = None, # the stages that will run; all of the graph's by default
                    nbs: Path | None = None, # the stage notebooks' folder; the project's `nbs/` by default
+                   graph: list[Stage] | None = None, # the config's stages, when the caller has found them already
                   ) -> dict[str, str]:
     "The optional modules that the `stages` of `cfg` need, each with the setting that needs it."
-    found = {s.name: s for s in find_stages(cfg, nbs or find_project_dir()/"nbs")}
+    found = {s.name: s for s in graph or find_stages(cfg, nbs or find_project_dir()/"nbs")}
     need = {}
     for stage in found.values():
         if stages is None or stage.name in stages:
             for module, why in stage_needs(cfg, stage, found).items(): need.setdefault(module, why)
     return need
 
-def check_extras(cfg: Config, stages: set[str] | None = None, nbs: Path | None = None):
+def check_extras(cfg: Config, stages: set[str] | None = None, nbs: Path | None = None, graph: list[Stage] | None = None):
     "Refuse `cfg` when its `stages` need a module that is not installed, naming the extra that installs it."
     import importlib.util
-    missing = {m: why for m, why in needed_modules(cfg, stages, nbs).items() if importlib.util.find_spec(m) is None}
+    missing = {m: why for m, why in needed_modules(cfg, stages, nbs, graph).items() if importlib.util.find_spec(m) is None}
     if not missing: return
     needs = " and ".join(f"{why} needs {m}" for m, why in missing.items())
     extras, others = [e for m, e in EXTRAS.items() if m in missing], [m for m in missing if m not in EXTRAS]
@@ -142,7 +144,7 @@ def check_config(cfg: Config,
     "Reject a bad choice, data source, schema, split or model in `cfg` with one clear sentence; the task, if it was found."
     graph = find_stages(cfg, nbs or find_project_dir()/"nbs")
     names, cached = {s.name for s in graph} if stages is None else set(stages), cached or {}
-    check_extras(cfg, names, nbs)
+    check_extras(cfg, names, graph=graph)
     found = {"task": task or (cfg.data.task if cfg.data.task != "auto" else None)}
     for stage in graph:
         if not (check := stage_hook(stage, "check_stage")): continue

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from .config import ModelConfig, SplitConfig, TuneConfig
-from .core import TrainpipeError
+from .core import TrainpipeError, choose
 
 if TYPE_CHECKING: import pandas as pd  # the trial writer's process imports this module: it loads only what writing needs
 
@@ -172,7 +172,6 @@ def keep_study(path, direction: str):
 
 def open_study(path, direction: str, sampler: str, space: dict, seed: int, prune: bool):
     "An in-memory study to search with, holding the trials that the study kept at `path` finished, if it exists."
-    from trainpipe.core import choose
     optuna = _optuna()
     make = choose(SAMPLERS, sampler, "tune.sampler")
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if prune else optuna.pruners.NopPruner()
@@ -312,7 +311,6 @@ def check_stage(cfg, found: dict, # the run's `Config`, and what the earlier sta
                ):
     "The runner's check before any notebook runs: the space, the sampler and, when the task is known, the metric."
     if outputs is not None: return
-    from trainpipe.core import choose
     check_space(cfg.tune.space)
     choose(SAMPLERS, cfg.tune.sampler, "tune.sampler")
     if found.get("task"): scorer(cfg.tune.metric, found["task"])
