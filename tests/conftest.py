@@ -1,5 +1,6 @@
-"""Shared fixtures: the project, real MLflow stores and servers, and the real `trainpipe` console script."""
+"""Shared fixtures: the project, real MLflow stores and servers, and the `trainpipe` command line (in this process, or as the real console script)."""
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,6 +19,11 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
 TRAINPIPE = Path(sys.executable).parent/"trainpipe"  # the console script settings.ini declares
+
+# One thread per kernel for torch's and BLAS's parallel loops: the suite's two workers already keep both cores busy, and
+# a network in each worker with a thread per core spends its time spinning on the other's core. Set before anything
+# imports torch, for this process, its fork servers and every process it starts; a value given from outside is kept.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 SLOW_FIRST = ["test_text_images.py", "test_neural.py", "test_sweep.py", "test_promotion.py", "test_serve.py", "test_tune.py", "test_concurrency.py"]
@@ -82,10 +89,39 @@ def store(tmp_path, migrated_db) -> str:
     return f"sqlite:///{tmp_path/'mlflow.db'}"
 
 
-def trainpipe(*args, cwd=PROJECT, env=None, timeout=600) -> subprocess.CompletedProcess:
-    "Run the real `trainpipe` command line."
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | (env or {})
-    return subprocess.run([str(TRAINPIPE), *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+def trainpipe(*args, cwd=PROJECT, env=None, process=False, timeout=600) -> subprocess.CompletedProcess:
+    """Run the `trainpipe` command line with this folder and environment (less any MLFLOW_TRACKING_URI of the test's own).
+
+    By default in this process: `trainpipe.cli.main`, all that the console script runs, with its output captured. A run's
+    libraries (MLflow, scikit-learn, papermill) are then imported once per test worker instead of once per command, about
+    4 s of CPU each time on the two cores the whole suite shares. `process=True` starts the real console script, for the
+    tests where a process of its own is the point (what it prints when it exits, a command that sets process-wide state)."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {k: str(v) for k, v in (env or {}).items()}
+    if process:
+        return subprocess.run([str(TRAINPIPE), *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    from trainpipe.cli import main
+    saved, here, out, err = dict(os.environ), os.getcwd(), io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try: code = main(list(map(str, args)))
+            except SystemExit as e:  # argparse's refusals, as the console script's exit
+                if isinstance(e.code, str): print(e.code, file=sys.stderr)
+                code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+            except Exception:  # what the console script would print on its way out
+                traceback.print_exc()
+                code = 1
+        if "mlflow" in sys.modules:  # mlflow.set_tracking_uri would change MLflow for the rest of this process: the variable rules
+            os.environ["MLFLOW_TRACKING_URI"] = probe = "sqlite:///probe.db"
+            assert sys.modules["mlflow"].get_tracking_uri() == probe, \
+                f"`trainpipe {args[0]}` set MLflow's tracking URI for the whole process: run it with process=True"
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(["trainpipe", *map(str, args)], code or 0, out.getvalue(), err.getvalue())
 
 
 def last_json(stdout: str) -> dict:
@@ -115,13 +151,15 @@ def mlflow_run_id(result: dict, timeout: float = 300) -> str:
 def mlflow_server(command: str, *args, cwd: Path, timeout: float = 600):  # a limit for a hung server, not a wait
     "A real `mlflow ui` or `mlflow server` on a free 127.0.0.1 port; yields its base URL, stops it afterwards."
     # two worker processes, not MLflow's default four: still several writers behind one store, and two fewer start-ups
-    # (each imports MLflow's server) on a two-core machine
+    # (each imports MLflow's server) on a two-core machine; and no job runner, which MLflow 3 starts beside the server
+    # with seven Huey consumer processes for its GenAI jobs (trainpipe uses none): eight more MLflow imports
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([str(Path(sys.executable).parent/"mlflow"), command, *map(str, args), "--workers", "2",
                              "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=cwd, env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -3,7 +3,7 @@ import subprocess
 
 from mlflow import MlflowClient
 
-from conftest import PROJECT, TRAINPIPE, last_json, mlflow_run_id, mlflow_server
+from conftest import PROJECT, TRAINPIPE, last_json, mlflow_run_id, mlflow_server, trainpipe
 
 
 def runs_at_once(cmd: list[str], n: int = 8) -> list[tuple[str, str]]:
@@ -16,11 +16,11 @@ def runs_at_once(cmd: list[str], n: int = 8) -> list[tuple[str, str]]:
 
 def warm_cache(tmp_path) -> list[str]:
     "A data-only run of the default config, whose cached stage the runs under test reuse."
-    cmd = [str(TRAINPIPE), "run", "configs/default.yaml", "-p", "pipeline.stages=[data]", "--json", "--runs-dir", str(tmp_path/"runs")]
+    args = ["run", "configs/default.yaml", "-p", "pipeline.stages=[data]", "--json", "--runs-dir", str(tmp_path/"runs")]
     # the data stage does not log to MLflow itself, so one run on another store fills the cache for all eight:
     # what is tested is the tracking, with no kernel start-ups crowding the two cores
-    assert subprocess.run([*cmd, "--tracking-uri", f"sqlite:///{tmp_path/'warm.db'}"], cwd=PROJECT, capture_output=True).returncode == 0
-    return cmd
+    assert trainpipe(*args, "--tracking-uri", f"sqlite:///{tmp_path/'warm.db'}").returncode == 0
+    return [str(TRAINPIPE), *args]
 
 
 def test_eight_pipelines_at_once_on_a_new_store_lose_nothing(tmp_path):

@@ -103,7 +103,7 @@ def test_broken_yaml_config_names_the_line(tmp_path, store, monkeypatch, capsys)
 
 
 def test_the_console_script_prints_no_traceback(project, store):
-    proc = trainpipe("run", "-p", "model.name=xgboost", "--tracking-uri", store)
+    proc = trainpipe("run", "-p", "model.name=xgboost", "--tracking-uri", store, process=True)
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("trainpipe: error: unknown model.name 'xgboost'; choose one of: extra_trees, gradient_boosting, "
                                    "hist_gradient_boosting, linear_regression, logistic_regression, neural, random_forest, ridge")

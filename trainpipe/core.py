@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import sys
@@ -76,8 +77,9 @@ def choose(registry: dict, name: str, key: str, # the config key the name came f
 # %% ../nbs/00_core.ipynb #71cb7f5b
 _PARSING = threading.Lock()
 
+@functools.lru_cache(maxsize=256)
 def parse_python(source: str) -> ast.Module:
-    "`ast.parse(source)`, one thread at a time."
+    "`ast.parse(source)`, one thread at a time, and once per text: the tree is shared, read it without changing it."
     with _PARSING: return ast.parse(source)
 
 # %% ../nbs/00_core.ipynb #c9d18964
