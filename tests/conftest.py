@@ -95,7 +95,7 @@ def trainpipe(*args, cwd=PROJECT, env=None, process=False, timeout=600) -> subpr
     By default in this process: `trainpipe.cli.main`, all that the console script runs, with its output captured. A run's
     libraries (MLflow, scikit-learn, papermill) are then imported once per test worker instead of once per command, about
     4 s of CPU each time on the two cores the whole suite shares. `process=True` starts the real console script, for the
-    tests where a process of its own is the point (what it prints when it exits, a command that sets process-wide state)."""
+    tests where a process of its own is the point (what it prints as it exits, a SIGKILL, runs at once)."""
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {k: str(v) for k, v in (env or {}).items()}
     if process:
         return subprocess.run([str(TRAINPIPE), *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -113,11 +113,9 @@ def trainpipe(*args, cwd=PROJECT, env=None, process=False, timeout=600) -> subpr
             except Exception:  # what the console script would print on its way out
                 traceback.print_exc()
                 code = 1
-        if "mlflow" in sys.modules:  # mlflow.set_tracking_uri would change MLflow for the rest of this process: the variable rules
-            os.environ["MLFLOW_TRACKING_URI"] = probe = "sqlite:///probe.db"
-            assert sys.modules["mlflow"].get_tracking_uri() == probe, \
-                f"`trainpipe {args[0]}` set MLflow's tracking URI for the whole process: run it with process=True"
     finally:
+        if "mlflow" in sys.modules:  # loading a registered model (serve, predict, monitor) sets MLflow's URI for the whole
+            sys.modules["mlflow"].set_tracking_uri(None)  # process; no test sets one, so back to none: the variable rules again
         os.chdir(here)
         os.environ.clear()
         os.environ.update(saved)

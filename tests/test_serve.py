@@ -244,7 +244,7 @@ def test_batch_prediction_in_chunks_with_a_bad_row(registered, tmp_path, monkeyp
     rows = penguins().sample(1000, replace=True, random_state=2).reset_index(drop=True)
     rows.to_csv(tmp_path/"rows.csv", index=False)
     env = {"MLFLOW_TRACKING_URI": store}
-    proc = trainpipe("predict", "--model", MODEL, "--input", tmp_path/"rows.csv", "--output", tmp_path/"scored.parquet", "--chunk-size", "300", env=env, process=True)
+    proc = trainpipe("predict", "--model", MODEL, "--input", tmp_path/"rows.csv", "--output", tmp_path/"scored.parquet", "--chunk-size", "300", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "scored 1,000 rows in 4 chunk(s)" in proc.stdout and "(version 1)" in proc.stdout
     scored = pd.read_parquet(tmp_path/"scored.parquet")
@@ -256,10 +256,10 @@ def test_batch_prediction_in_chunks_with_a_bad_row(registered, tmp_path, monkeyp
     bad = rows.astype(object)
     bad.loc[730, "body_mass_g"] = "heavy"  # in the third chunk
     bad.to_csv(tmp_path/"bad.csv", index=False)
-    proc = trainpipe("predict", "--model", MODEL, "--input", tmp_path/"bad.csv", "--output", tmp_path/"out.csv", "--chunk-size", "300", env=env, process=True)
+    proc = trainpipe("predict", "--model", MODEL, "--input", tmp_path/"bad.csv", "--output", tmp_path/"out.csv", "--chunk-size", "300", env=env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "column 'body_mass_g' takes numbers (double), and data row 731 (counting from 1) holds 'heavy'" in proc.stderr
     assert not list(tmp_path.glob("*out.csv*"))  # no output, not even a partial one
 
-    proc = trainpipe("predict", "--model", MODEL, "--input", tmp_path/"missing.csv", "--output", tmp_path/"out.csv", env=env, process=True)
+    proc = trainpipe("predict", "--model", MODEL, "--input", tmp_path/"missing.csv", "--output", tmp_path/"out.csv", env=env)
     assert proc.returncode == 2 and proc.stderr.strip() == f"trainpipe: error: --input {tmp_path/'missing.csv'} does not exist"

@@ -14,7 +14,8 @@ from .core import TrainpipeError, find_project_dir, read_json
 
 # %% auto #0
 __all__ = ['NOT_PROMOTED', 'COMMANDS', 'make_parser', 'summary', 'run_command', 'status_command', 'sweep_command', 'run_table',
-           'runs_command', 'report_command', 'reproduce_command', 'serve_command', 'predict_command', 'main']
+           'runs_command', 'report_command', 'reproduce_command', 'serve_command', 'monitor_command', 'predict_command',
+           'main']
 
 # %% ../nbs/70_cli.ipynb #b530ebe1
 def make_parser() -> argparse.ArgumentParser:
@@ -88,6 +89,16 @@ def make_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", required=True, metavar="FILE", help="where to write the rows with their predictions: .csv or .parquet")
     predict.add_argument("--chunk-size", type=int, default=50_000, metavar="ROWS", help="rows read and scored at a time (default 50,000)")
     predict.add_argument("--tracking-uri", help="MLflow tracking URI of the registry")
+    watch = commands.add_parser("monitor", help="check new rows for drift from a model's training data (exit 4 on drift)",
+                                description="Compare new rows with the reference of training data kept with a registered model: "
+                                            "per-column PSI and two-sample tests, and the model's answers. Exits 0 without drift, 4 with.")
+    watch.add_argument("--model", metavar="URI", help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder (default: the default config's champion)")
+    watch.add_argument("--data", required=True, metavar="FILE", help="the new rows: .csv or .parquet")
+    watch.add_argument("--config", help="YAML config whose monitor: section holds the thresholds (default: configs/default.yaml in the project)")
+    watch.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. -p monitor.psi_threshold=0.1")
+    watch.add_argument("--out", metavar="DIR", help="where to write drift.json and report.html (default: runs/monitor/<time> in the project)")
+    watch.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout's last line")
+    watch.add_argument("--tracking-uri", help="MLflow tracking URI of the registry, where the check is recorded too")
     return parser
 
 # %% ../nbs/70_cli.ipynb #008bec5e
@@ -264,6 +275,23 @@ def serve_command(args) -> int:
                         args.api_key_env, args.cors_origin, args.reload_alias, tracking_uri))
     return 0
 
+def monitor_command(args) -> int:
+    "Check new rows for drift: exit 0 when there is none, 4 when there is."
+    import time
+    import uuid
+
+    from trainpipe.config import load_config
+    from trainpipe.monitor import drift_table, monitor
+    uri, tracking_uri = _model_uri(args)
+    project = find_project_dir()
+    cfg = load_config(args.config or project/"configs"/"default.yaml", args.param, project=project).monitor
+    out = Path(args.out) if args.out else project/"runs"/"monitor"/f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:6]}"
+    report = monitor(uri, Path(args.data), cfg, out, tracking_uri)
+    print(drift_table(report))
+    print(f"report  {_short(report['report'])}")
+    if args.json: print(json.dumps(report))
+    return 4 if report["drift"] else 0
+
 def predict_command(args) -> int:
     "Score a file with a model."
     from trainpipe.batch import predict_file
@@ -275,7 +303,8 @@ def predict_command(args) -> int:
 
 # %% ../nbs/70_cli.ipynb #be38b64f
 COMMANDS = {"run": run_command, "status": status_command, "sweep": sweep_command, "runs": runs_command, "report": report_command,
-            "reproduce": reproduce_command, "serve": serve_command, "predict": predict_command}
+            "reproduce": reproduce_command, "serve": serve_command, "predict": predict_command,
+            "monitor": monitor_command}
 
 # %% ../nbs/70_cli.ipynb #8218e760
 def main(argv: list[str] | None = None) -> int:

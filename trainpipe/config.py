@@ -18,9 +18,9 @@ from .core import TrainpipeError, find_project_dir
 
 # %% auto #0
 __all__ = ['MODEL_PARAMS', 'DEFAULT_STAGES', 'COUPLED', 'DataConfig', 'SplitConfig', 'FeaturesConfig', 'ModelConfig',
-           'RegisterConfig', 'parse_condition', 'EvaluateConfig', 'TuneConfig', 'StageSpec', 'PipelineConfig', 'Config',
-           'stage_graph', 'upstream', 'coupled_params', 'parse_override', 'resolve_source', 'load_config', 'flatten',
-           'stage_parameters', 'to_yaml', 'section']
+           'RegisterConfig', 'parse_condition', 'EvaluateConfig', 'TuneConfig', 'MonitorConfig', 'StageSpec',
+           'PipelineConfig', 'Config', 'stage_graph', 'upstream', 'coupled_params', 'parse_override', 'resolve_source',
+           'load_config', 'flatten', 'stage_parameters', 'to_yaml', 'section']
 
 # %% ../nbs/01_config.ipynb #4dfc4856
 @dataclass
@@ -138,6 +138,19 @@ class TuneConfig:
         if self.direction not in ("auto", "maximize", "minimize"):
             raise TrainpipeError(f"config key 'tune.direction' must be auto, maximize or minimize, got '{self.direction}'")
 
+@dataclass
+class MonitorConfig:
+    "When `trainpipe monitor` calls new rows drifted from the model's training data."
+    psi_threshold: float = 0.2  # a column (or the model's answers) whose population stability index reaches this has drifted
+    alpha: float = 0.01  # ... as has one whose two-sample test (Kolmogorov-Smirnov, chi-square) gives a p-value below this
+    drift_share: float = 0.5  # the data has drifted when at least this share of its columns has (or the answers have)
+    experiment: str = "monitoring"  # the MLflow experiment each monitoring check is recorded in
+
+    def __post_init__(self):
+        if self.psi_threshold <= 0: raise TrainpipeError(f"config key 'monitor.psi_threshold' must be above 0, got {self.psi_threshold}")
+        for key in ("alpha", "drift_share"):
+            if not 0 < getattr(self, key) <= 1: raise TrainpipeError(f"config key 'monitor.{key}' must be above 0 and at most 1, got {getattr(self, key)}")
+
 @dataclass(frozen=True)
 class StageSpec:
     "One stage of the pipeline graph."
@@ -178,6 +191,7 @@ class Config:
     register: RegisterConfig = field(default_factory=RegisterConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
     def __post_init__(self): self.model.params = coupled_params(self.model, self.features)

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
 from .config import EvaluateConfig, ModelConfig, RegisterConfig, parse_condition
+from .monitor import REFERENCE_DIR, write_reference
 from .store import skops_io
 from .tracking import headline_metric, lower_is_better, resolve_tracking_uri
 
@@ -116,8 +117,10 @@ def promote(client, name: str, version: str, # an MlflowClient, and the register
 # %% ../nbs/50_register.ipynb #3fc420bd
 def _log_model(pipeline: Pipeline, example: pd.DataFrame, needs: tuple[str, ...], trusted: list[str], # the joined model, what it needs to load
                name: str, mlflow_run_id: str | None, dest: Path, # the registered name, the pipeline's run, where to save without one
+               reference: Path, # the training data's reference (`trainpipe.monitor`), kept in the model's artifacts
               ) -> dict:
     "Log `pipeline` into the run and register it as `name`, or without a run save it to `dest`; where it went, as `model.json` records it."
+    import shutil
     import tempfile
 
     import mlflow
@@ -128,10 +131,12 @@ def _log_model(pipeline: Pipeline, example: pd.DataFrame, needs: tuple[str, ...]
         flavour["code_paths"] = code_paths(pipeline, Path(tmp)) or None
         if not mlflow_run_id:
             mlflow.sklearn.save_model(pipeline, str(dest), **flavour)
+            shutil.copytree(reference, dest/REFERENCE_DIR)
             return {"model_uri": str(dest)}
         mlflow.set_tracking_uri(resolve_tracking_uri())  # the project's store when no MLFLOW_TRACKING_URI says otherwise, never ./mlflow.db
         with mlflow.start_run(run_id=mlflow_run_id):
             info = mlflow.sklearn.log_model(pipeline, name="model", registered_model_name=name, **flavour)
+        mlflow.MlflowClient().log_model_artifacts(info.model_id, str(reference), REFERENCE_DIR)  # before any alias points at it
     return {"model_uri": f"models:/{name}/{info.registered_model_version}", "registered_model": name,
             "version": info.registered_model_version, "logged_model_uri": info.model_uri}
 
@@ -152,7 +157,7 @@ def run_register(run_dir: Path, # the run folder: reads data/, features/ and tra
     from trainpipe.models import MODELS, trusted_types
     from trainpipe.store import BASE_TRUSTED_TYPES, declare, load_frame, load_object, start_stage
     run_dir = Path(run_dir)
-    out = start_stage(run_dir, "register", ("data/summary.json", "data/test.parquet", "features/preprocessor.skops",
+    out = start_stage(run_dir, "register", ("data/summary.json", "data/train.parquet", "data/test.parquet", "features/preprocessor.skops",
                                             "features/X_test.parquet", "features/y_test.parquet", "train/model.skops"))
     summary, spec = read_json(run_dir/"data"/"summary.json"), run_dir/"train"/"model_spec.json"
     name = read_json(spec)["model_name"] if spec.exists() else model.name  # tuning may pick another
@@ -175,7 +180,9 @@ def run_register(run_dir: Path, # the run folder: reads data/, features/ and tra
     example = input_example(load_frame(run_dir/"data"/"test.parquet"), summary["target"])
     needs = tuple(dict.fromkeys(fitted.requirements() if hasattr(fitted, "requirements") else MODELS[name].requirements))
     trusted = [*BASE_TRUSTED_TYPES, *FEATURE_TYPES, *TRUSTED_TYPES, *trusted_types(name)]
-    record = _log_model(pipeline, example, needs, trusted, register.model_name, mlflow_run_id, out/"model")
+    rows = load_frame(run_dir/"data"/"train.parquet").drop(columns=[summary["target"]])  # what `trainpipe monitor` compares new rows with
+    write_reference(rows, pipeline.predict, out/REFERENCE_DIR, target=summary["target"])
+    record = _log_model(pipeline, example, needs, trusted, register.model_name, mlflow_run_id, out/"model", out/REFERENCE_DIR)
     write_json(record, out/"model.json")
     model_uri, predicted = record["model_uri"], pipeline.predict(example)
     print(f"model: {model_uri}")

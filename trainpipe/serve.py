@@ -188,6 +188,7 @@ def load_served(uri: str, tracking_uri: str | None = None) -> Served:
     "Load the model at `uri` and describe it."
     import mlflow
     from mlflow.exceptions import MlflowException
+    from trainpipe.store import skops_io
     from trainpipe.tracking import resolve_tracking_uri
     from_store = uri.startswith(("models:/", "runs:/"))  # a folder is read without a store: none is opened (or created) for it
     if from_store: tracking_uri = resolve_tracking_uri(tracking_uri)  # never MLflow's default, ./mlflow.db in whatever folder this runs
@@ -199,6 +200,7 @@ def load_served(uri: str, tracking_uri: str | None = None) -> Served:
             info |= {"name": version.name, "version": str(version.version), "run_id": version.run_id}
             uri = f"models:/{version.name}/{version.version}"  # load exactly the version reported
         if tracking_uri: mlflow.set_tracking_uri(tracking_uri)
+        skops_io()  # the scikit-learn flavour imports skops.io, which would import torch on the way (over a second) unless it is in already
         model = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as e:
         raise TrainpipeError(f"cannot load model '{info['model_uri']}': {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
