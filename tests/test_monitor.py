@@ -98,3 +98,33 @@ def test_bad_input_is_one_sentence_and_exit_2(watched, tmp_path, content, more, 
     assert proc.returncode == 2 and err.startswith("trainpipe: error: ") and "\n" not in err, err
     for w in words: assert w in err, (w, err)
     assert not (tmp_path/"out").exists() and len(monitoring_runs(uri)) == before  # nothing written, nothing recorded
+
+
+def test_serve_logs_what_it_scored_and_monitor_reads_the_folder(watched, tmp_path):
+    "trainpipe serve --log-requests: the scored rows in rotated Parquet files, written in full by a graceful stop, then monitored."
+    import os
+    import signal
+
+    import pandas as pd
+
+    from conftest import TRAINPIPE, call, server
+    uri, tmp, _ = watched
+    logged = tmp_path/"requests"
+    rows = pd.read_csv(tmp/"new"/"penguins_resample.csv").drop(columns=["species"]).dropna()
+    with server([str(TRAINPIPE), "serve", "--model", MODEL, "--log-requests", str(logged), "--log-rows", "100"], {"MLFLOW_TRACKING_URI": uri}) as (url, proc):
+        for start in range(0, len(rows), 50):
+            part = rows.iloc[start:start + 50]
+            status, _, _ = call(f"{url}/invocations", json.dumps({"dataframe_split": part.to_dict(orient="split", index=False)}))
+            assert status == 200
+        refused = call(f"{url}/invocations", json.dumps({"dataframe_split": {"columns": ["island"], "data": [["Dream"]]}}))[0]
+        assert 400 <= refused < 500  # a client's mistake: the model never sees it, so it is not logged
+        os.killpg(proc.pid, signal.SIGTERM)  # a graceful stop writes the rows still waiting
+        assert proc.wait(timeout=60) in (0, -signal.SIGTERM), proc.log()  # uvicorn re-raises the signal once it has drained
+    files = sorted(logged.glob("*.parquet"))
+    assert [len(pd.read_parquet(f)) for f in files] == [100] * (len(rows) // 100) + [len(rows) % 100]
+    assert not list(logged.glob(".*")), "no temporary file left behind"
+    back = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    assert list(back.columns) == list(rows.columns) and back["island"].tolist() == rows["island"].tolist()
+    checked = trainpipe("monitor", "--model", MODEL, "--data", logged, "--out", tmp_path/"out", "--tracking-uri", uri)
+    assert checked.returncode == 0, checked.stderr
+    assert f"; {len(rows):,} rows" in checked.stdout.splitlines()[-2]

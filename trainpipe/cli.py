@@ -83,6 +83,9 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--reload-alias", type=float, default=0.0, metavar="SECONDS",
                        help="check the alias this often and swap in a new version without dropping requests (default 0: never)")
     serve.add_argument("--tracking-uri", help="MLflow tracking URI of the registry (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the project)")
+    serve.add_argument("--log-requests", metavar="DIR", help="write the rows the model scored to DIR as Parquet files, for trainpipe monitor --data DIR")
+    serve.add_argument("--log-sample", type=float, default=1.0, metavar="FRACTION", help="the share of scored rows logged, drawn at random (default 1: all)")
+    serve.add_argument("--log-rows", type=int, default=10_000, metavar="ROWS", help="rows per logged file (default 10,000; the rest is written at shutdown)")
     predict = commands.add_parser("predict", help="score a CSV or Parquet file with a model, in chunks, into a new file")
     predict.add_argument("--model", metavar="URI", help="as for serve (default: the default config's champion)")
     predict.add_argument("--input", required=True, metavar="FILE", help="rows to score: .csv or .parquet")
@@ -93,7 +96,7 @@ def make_parser() -> argparse.ArgumentParser:
                                 description="Compare new rows with the reference of training data kept with a registered model: "
                                             "per-column PSI and two-sample tests, and the model's answers. Exits 0 without drift, 4 with.")
     watch.add_argument("--model", metavar="URI", help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder (default: the default config's champion)")
-    watch.add_argument("--data", required=True, metavar="FILE", help="the new rows: .csv or .parquet")
+    watch.add_argument("--data", required=True, metavar="PATH", help="the new rows: a .csv or .parquet file, or a folder of .parquet files (what serve --log-requests writes)")
     watch.add_argument("--config", help="YAML config whose monitor: section holds the thresholds (default: configs/default.yaml in the project)")
     watch.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. -p monitor.psi_threshold=0.1")
     watch.add_argument("--out", metavar="DIR", help="where to write drift.json and report.html (default: runs/monitor/<time> in the project)")
@@ -272,7 +275,8 @@ def serve_command(args) -> int:
     from trainpipe.serve import ServeSettings, serve
     uri, tracking_uri = _model_uri(args)
     serve(ServeSettings(uri, args.host, args.port, args.workers, args.max_batch, args.max_wait_ms, args.max_body_mb,
-                        args.api_key_env, args.cors_origin, args.reload_alias, tracking_uri))
+                        args.api_key_env, args.cors_origin, args.reload_alias, tracking_uri,
+                        log_requests=args.log_requests, log_sample=args.log_sample, log_rows=args.log_rows))
     return 0
 
 def monitor_command(args) -> int:

@@ -136,9 +136,14 @@ def compare(reference: dict, sample: pd.DataFrame, # the model's reference (refe
 def read_rows(path: Path, reference: dict) -> pd.DataFrame:
     "The rows of the CSV or Parquet file at `path`, checked against the reference's columns."
     path = Path(path)
-    if not path.is_file(): raise TrainpipeError(f"--data {path} does not exist; give a CSV or Parquet file of rows to check")
-    if path.suffix not in (".csv", ".parquet"): raise TrainpipeError(f"--data {path} is neither .csv nor .parquet; convert it to one of them")
-    try: rows = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    if path.is_dir():  # what `trainpipe serve --log-requests` writes: a folder of Parquet files
+        files = sorted(path.glob("*.parquet"))
+        if not files: raise TrainpipeError(f"--data {path} is a folder without .parquet files; give a file, or the folder trainpipe serve --log-requests wrote")
+    elif not path.is_file(): raise TrainpipeError(f"--data {path} does not exist; give a CSV or Parquet file of rows to check")
+    elif path.suffix not in (".csv", ".parquet"): raise TrainpipeError(f"--data {path} is neither .csv nor .parquet; convert it to one of them")
+    try:
+        if path.is_dir(): rows = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        else: rows = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     except pd.errors.EmptyDataError: raise TrainpipeError(f"--data {path} is empty; it needs a header and at least one row") from None
     except (ValueError, OSError, UnicodeDecodeError) as e:
         raise TrainpipeError(f"cannot read --data {path} as {path.suffix[1:].upper()}: {str(e).splitlines()[0]}") from None

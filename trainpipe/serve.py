@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import uuid
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -25,8 +26,8 @@ from .core import TrainpipeError
 
 # %% auto #0
 __all__ = ['ACCEPTS', 'FORMATS', 'log', 'SETTINGS_ENV', 'LOG_FORMAT', 'ServeSettings', 'BadRequest', 'signature_columns',
-           'check_columns', 'check_values', 'parse_body', 'Served', 'load_served', 'Batcher', 'Meter', 'read_body',
-           'key_headers', 'make_app', 'app_from_env', 'serve', 'free_port', 'running_server', 'smoke_test']
+           'check_columns', 'check_values', 'parse_body', 'Served', 'load_served', 'RequestLog', 'Batcher', 'Meter',
+           'read_body', 'key_headers', 'make_app', 'app_from_env', 'serve', 'free_port', 'running_server', 'smoke_test']
 
 # %% ../nbs/75_serve.ipynb #aadcce48
 @dataclass
@@ -43,8 +44,13 @@ class ServeSettings:
     cors_origins: list = field(default_factory=list)  # origins browsers may call from; none by default
     reload_alias: float = 0.0  # seconds between checks of the alias for a new version (models:/NAME@ALIAS); 0 for never
     tracking_uri: str | None = None  # the MLflow store of models:/ and runs:/ URIs
+    log_requests: str | None = None  # a folder for the rows the model scored, as Parquet files `trainpipe monitor --data` reads
+    log_sample: float = 1.0  # the share of scored rows written there (each row drawn at random)
+    log_rows: int = 10_000  # rows per file: a file is written when this many wait, and the rest when the server stops
 
     def __post_init__(self):
+        if not 0 < self.log_sample <= 1 or self.log_rows < 1:
+            raise TrainpipeError(f"serve options --log-sample must be above 0 and at most 1 (got {self.log_sample}) and --log-rows at least 1 (got {self.log_rows})")
         if self.workers < 1 or self.max_batch < 1 or self.max_wait_ms < 0 or self.max_body_mb <= 0 or self.reload_alias < 0:
             raise TrainpipeError("serve options --workers and --max-batch must be at least 1, --max-body-mb above 0, "
                                  "and --max-wait-ms and --reload-alias at least 0")
@@ -217,6 +223,39 @@ def load_served(uri: str, tracking_uri: str | None = None) -> Served:
     info["loaded_at"] = datetime.now(timezone.utc).isoformat()
     return Served(model, signature_columns(model), info)
 
+# %% ../nbs/75_serve.ipynb #b790d1e1
+class RequestLog:
+    "Scored rows, sampled, written to `folder` as Parquet files of `rows` rows each (and whatever waits at `close`)."
+    def __init__(self, folder: str | Path, sample: float = 1.0, rows: int = 10_000, seed: int | None = None):
+        import numpy as np
+        self.folder, self.sample, self.rows = Path(folder), sample, rows
+        try: self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e: raise TrainpipeError(f"--log-requests {folder} cannot be made a folder ({e.strerror}); give a writable folder") from None
+        self.rng, self.lock = np.random.default_rng(seed), threading.Lock()
+        self.waiting, self.count, self.files = [], 0, []
+
+    def add(self, frame):
+        "Keep a random `sample` of `frame`'s rows; write a file once `rows` of them wait."
+        if self.sample < 1: frame = frame[self.rng.random(len(frame)) < self.sample]
+        if not len(frame): return
+        with self.lock:
+            self.waiting.append(frame)
+            self.count += len(frame)
+            if self.count >= self.rows: self._write()
+
+    def _write(self):
+        import pandas as pd
+        from trainpipe.core import atomic_path
+        frame, self.waiting, self.count = pd.concat(self.waiting, ignore_index=True), [], 0
+        path = self.folder/f"requests-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}-{len(self.files):05d}.parquet"
+        with atomic_path(path) as tmp: frame.to_parquet(tmp, index=False)
+        self.files.append(path)
+
+    def close(self):
+        "Write the rows still waiting."
+        with self.lock:
+            if self.waiting: self._write()
+
 # %% ../nbs/75_serve.ipynb #52f905f5
 @dataclass
 class _Job:
@@ -242,9 +281,10 @@ def _slice(predictions, start: int, stop: int):
 
 class Batcher:
     "Joins the rows of concurrent requests into single model calls."
-    def __init__(self, get_served, max_batch: int = 64, max_wait_ms: float = 0.0, observe=None):
+    def __init__(self, get_served, max_batch: int = 64, max_wait_ms: float = 0.0, observe=None, record=None):
         self.get_served, self.max_batch, self.max_wait = get_served, max_batch, max_wait_ms / 1000
         self.observe = observe or (lambda rows, requests: None)  # told each model call's size
+        self.record = record  # given each call's rows once the model has scored them (`RequestLog.add`)
         self.queue: asyncio.Queue = asyncio.Queue()  # bound to the loop that first uses it
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="trainpipe-model")
         self.pending = 0  # requests handed to `predict` and not yet answered
@@ -274,7 +314,9 @@ class Batcher:
 
     def _call(self, served: Served, rows: list[list], params):
         frame = _rows_frame(rows, served)
-        return served.model.predict(frame, params=params) if params else served.model.predict(frame)
+        predictions = served.model.predict(frame, params=params) if params else served.model.predict(frame)
+        if self.record: self.record(frame)
+        return predictions
 
     async def _answer(self, jobs: list[_Job]):
         "One model call for `jobs`, which share params; each job's future gets its slice, or the error."
@@ -367,7 +409,8 @@ class _State:
     def __init__(self, settings: ServeSettings):
         self.settings, self.served, self.error = settings, None, "the model is still loading"
         self.meter = Meter()
-        self.batcher = Batcher(lambda: self.served, settings.max_batch, settings.max_wait_ms, self.meter.batch)
+        self.log = RequestLog(settings.log_requests, settings.log_sample, settings.log_rows) if settings.log_requests else None
+        self.batcher = Batcher(lambda: self.served, settings.max_batch, settings.max_wait_ms, self.meter.batch, self.log and self.log.add)
         self.limit = int(settings.max_body_mb * 1024 * 1024)
 
     def install(self, served: Served):
@@ -423,6 +466,7 @@ def make_app(settings: ServeSettings) -> FastAPI:
         yield
         for t in tasks: t.cancel()
         state.batcher.pool.shutdown(wait=True)
+        if state.log: state.log.close()  # the rows still waiting: after the last model call
 
     app = FastAPI(title="trainpipe model server", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.trainpipe = state
