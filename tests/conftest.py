@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from trainpipe.kernels import SERVER_VARIABLE
+
 PROJECT = Path(__file__).resolve().parent.parent
 TRAINPIPE = Path(sys.executable).parent/"trainpipe"  # the console script settings.ini declares
 
@@ -43,10 +45,10 @@ def project() -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def fork_server(request):
     """One fork server per test worker for the `trainpipe` processes the tests start, as a sweep gives its points: their
-    kernels start warm without each run importing the libraries again. Files that use `per_run_forks` keep the default.
+    kernels start warm without each run importing the libraries again. A run given `OWN_FORK_SERVER` keeps the default.
     The fast tier (`-m fast`) starts no pipeline, so no server either."""
     from trainpipe.config import load_config
-    from trainpipe.kernels import SERVER_VARIABLE, ForkServer, forks_here, server_modules
+    from trainpipe.kernels import ForkServer, forks_here, server_modules
     from trainpipe.pipeline import find_stages
     if not forks_here() or request.config.option.markexpr == "fast":
         yield None
@@ -58,13 +60,7 @@ def fork_server(request):
         finally: os.environ.pop(SERVER_VARIABLE, None)
 
 
-@pytest.fixture(scope="module")
-def per_run_forks():
-    "This file's runs start their own fork server, as `trainpipe run` does outside a sweep."
-    from trainpipe.kernels import SERVER_VARIABLE
-    shared = os.environ.pop(SERVER_VARIABLE, None)
-    yield
-    if shared: os.environ[SERVER_VARIABLE] = shared
+OWN_FORK_SERVER = {SERVER_VARIABLE: ""}  # for a run that starts its own fork server, as `trainpipe run` does outside a sweep
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,7 @@ from mlflow import MlflowClient
 
 from trainpipe.pipeline import stop_orphan_kernels
 
-from conftest import PROJECT, TRAINPIPE, last_json, trainpipe
-
-pytestmark = pytest.mark.usefixtures("per_run_forks")  # the default: each run starts its own fork server
+from conftest import OWN_FORK_SERVER, PROJECT, TRAINPIPE, last_json, trainpipe
 
 ARGS = ["configs/default.yaml", "-p", "pipeline.stages=[data, features, train, evaluate]"]
 
@@ -37,6 +35,7 @@ def uninterrupted(tmp_path_factory, migrated_db):
 def test_sigkill_mid_stage_then_resume_matches_an_uninterrupted_run(tmp_path, store, uninterrupted):
     runs = tmp_path/"runs"
     runner = subprocess.Popen([str(TRAINPIPE), "run", *ARGS, "--tracking-uri", store, "--runs-dir", str(runs)], cwd=PROJECT,
+                              env={**os.environ, **OWN_FORK_SERVER},  # its own fork server, killed with it as a crash would
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
     while not list(runs.glob("*/31_train.ipynb")):  # papermill writes the stage's notebook as the stage starts

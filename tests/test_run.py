@@ -17,9 +17,7 @@ from mlflow import MlflowClient
 from trainpipe.core import EXAMPLE_TAG
 from trainpipe.store import declared
 
-from conftest import last_json, mlflow_run_id, mlflow_server, shown, store_in, trainpipe
-
-pytestmark = pytest.mark.usefixtures("per_run_forks")  # the default: each run starts its own fork server
+from conftest import OWN_FORK_SERVER, last_json, mlflow_run_id, mlflow_server, shown, store_in, trainpipe
 
 STAGE_NOTEBOOKS = ["10_data.ipynb", "20_features.ipynb", "31_train.ipynb", "40_evaluate.ipynb", "50_register.ipynb"]
 
@@ -29,7 +27,8 @@ def default_run(tmp_path_factory, migrated_db):
     "One run of the default pipeline, shared by the tests of this module."
     tmp = tmp_path_factory.mktemp("default")
     uri = store_in(tmp, migrated_db)
-    proc = trainpipe("run", "configs/default.yaml", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs")
+    proc = trainpipe("run", "configs/default.yaml", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs",
+                     env=OWN_FORK_SERVER)  # the default path, as a user's run takes it; the other runs here use the session's server
     assert proc.returncode == 0, proc.stderr
     return proc, last_json(proc.stdout), uri, tmp
 

@@ -15,9 +15,10 @@ from .config import MonitorConfig
 from .core import TrainpipeError, atomic_path, read_json, write_json
 
 # %% auto #0
-__all__ = ['REFERENCE_DIR', 'SAMPLE_ROWS', 'BINS', 'TOP_CATEGORIES', 'OTHER', 'MISSING', 'PREDICTION', 'column_kind', 'shares',
-           'reference_column', 'answers', 'write_reference', 'psi', 'two_sample_test', 'column_drift', 'compare',
-           'read_rows', 'reference_location', 'load_reference', 'drift_table', 'drift_figure', 'report_html', 'monitor']
+__all__ = ['REFERENCE_DIR', 'SAMPLE_ROWS', 'BINS', 'TOP_CATEGORIES', 'OTHER', 'MISSING', 'PREDICTION', 'ANSWER', 'column_kind',
+           'shares', 'reference_column', 'answers', 'write_reference', 'psi', 'two_sample_test', 'column_drift',
+           'compare', 'read_rows', 'reference_location', 'load_reference', 'drift_table', 'drift_figure', 'report_html',
+           'monitor']
 
 # %% ../nbs/77_monitor.ipynb #6992fd02
 REFERENCE_DIR = "reference"  # the folder inside a model's artifacts that holds its training data's reference
@@ -26,6 +27,7 @@ BINS = 10  # quantile bins of a numeric column's training values
 TOP_CATEGORIES = 50  # categories of a column kept by name; rarer ones are counted together
 OTHER, MISSING = "(other)", "(missing)"
 PREDICTION = "prediction"  # the reference's name for the model's answers (the label, for a classifier)
+ANSWER = "__trainpipe_prediction__"  # their column in the sample: a name no training column has
 
 def column_kind(values: pd.Series) -> str:
     "numeric or categorical: how a column's drift is measured (booleans and strings are categories)."
@@ -77,9 +79,9 @@ def write_reference(rows: pd.DataFrame, # the training rows, without the target
                    ) -> dict:
     "Profile the training rows and the model's answers on a sample of them, and keep the sample; what reference.json holds."
     sample = rows.sample(min(len(rows), SAMPLE_ROWS), random_state=seed).reset_index(drop=True)
-    sample[PREDICTION] = answers(predict, sample.copy()).to_numpy()
+    sample[ANSWER] = answers(predict, sample.copy()).to_numpy()
     reference = {"rows": len(rows), "sample_rows": len(sample), "target": target,
-                 "columns": {str(c): reference_column(rows[c]) for c in rows}, PREDICTION: reference_column(sample[PREDICTION])}
+                 "columns": {str(c): reference_column(rows[c]) for c in rows}, PREDICTION: reference_column(sample[ANSWER])}
     folder = Path(folder)
     with atomic_path(folder/"sample.parquet") as tmp: sample.to_parquet(tmp, index=False)
     write_json(reference, folder/"reference.json")  # last: a folder with reference.json is complete
@@ -126,7 +128,7 @@ def compare(reference: dict, sample: pd.DataFrame, # the model's reference (refe
     new_sample = new.sample(min(len(new), SAMPLE_ROWS), random_state=seed).reset_index(drop=True)
     columns = [column_drift(c, spec, sample[c], new[c], new_sample[c], cfg) for c, spec in reference["columns"].items()]
     said = answers(predict, new_sample[list(reference["columns"])])
-    prediction = column_drift(PREDICTION, reference[PREDICTION], sample[PREDICTION], said, said, cfg)
+    prediction = column_drift(PREDICTION, reference[PREDICTION], sample[ANSWER], said, said, cfg)
     share = sum(c["drifted"] for c in columns) / len(columns)
     return {"rows": len(new), "columns": columns, "drifted_columns": [c["column"] for c in columns if c["drifted"]],
             "drifted_share": share, PREDICTION: prediction, "drift": share >= cfg.drift_share or prediction["drifted"],
