@@ -186,7 +186,11 @@ def load_reference(model_uri: str, tracking_uri: str | None = None) -> tuple[dic
     if location is None or not (Path(location)/"reference.json").is_file():
         raise TrainpipeError(f"model '{model_uri}' has no training reference (models registered before trainpipe kept one); "
                              "run the pipeline again to register a version that has one")
-    return read_json(Path(location)/"reference.json"), pd.read_parquet(Path(location)/"sample.parquet")
+    reference, sample = read_json(Path(location)/"reference.json"), pd.read_parquet(Path(location)/"sample.parquet")
+    if ANSWER not in sample or not set(reference.get("columns", {})) <= set(sample):
+        raise TrainpipeError(f"model '{model_uri}' has a training reference this trainpipe cannot read (written by another version); "
+                             "run the pipeline again to register a version with a current one")
+    return reference, sample
 
 # %% ../nbs/77_monitor.ipynb #522ef9c4
 def drift_table(report: dict) -> str:
@@ -205,10 +209,12 @@ def drift_table(report: dict) -> str:
 # %% ../nbs/77_monitor.ipynb #97108bb7
 def drift_figure(report: dict, reference: dict):
     "One bar chart per column and one for the answers: the reference's shares beside the new rows'."
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no global figure state, and a notebook's backend stays as it is
     parts = [(c["column"], reference["columns"][c["column"]], c) for c in report["columns"]] + [(PREDICTION, reference[PREDICTION], report[PREDICTION])]
     cols = min(3, len(parts))
-    fig, axes = plt.subplots((len(parts) + cols - 1) // cols, cols, figsize=(4.2 * cols, 2.8 * ((len(parts) + cols - 1) // cols)), squeeze=False)
+    rows = (len(parts) + cols - 1) // cols
+    fig = Figure(figsize=(4.2 * cols, 2.8 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (name, column, found) in zip(axes.flat, parts):
         now = found["shares"]
         keys = [k for k in column["shares"] if column["shares"][k] or now.get(k)]
@@ -245,9 +251,6 @@ def monitor(model_uri: str, data: Path, cfg: MonitorConfig, out: Path, # the mod
     "Check `data` for drift from the training data of the model at `model_uri`; the report, with where it went."
     import time
 
-    import matplotlib
-    import matplotlib.pyplot as plt
-
     from trainpipe.serve import load_served
     clock = [time.perf_counter()]
     def lap() -> float: clock.append(time.perf_counter()); return round(clock[-1] - clock[-2], 3)
@@ -260,10 +263,8 @@ def monitor(model_uri: str, data: Path, cfg: MonitorConfig, out: Path, # the mod
     seconds["compare"] = lap()
     report |= {"model_uri": model_uri, "version": served.metadata.get("version"), "data": str(data), "seconds": seconds}
     out = Path(out)
-    matplotlib.use("Agg")
     figure = drift_figure(report, reference)
     with atomic_path(out/"report.html") as tmp: tmp.write_text(report_html(report, figure, f"Drift of {Path(data).name} from {model_uri}'s training data"))
-    plt.close(figure)
     seconds["report"] = lap()
     write_json(report, out/"drift.json")
     report["report"] = str(out/"report.html")
