@@ -72,28 +72,28 @@ def test_a_resample_is_no_drift_and_a_shifted_colony_is(watched):
     assert {a.path for a in MlflowClient(uri).list_artifacts(drifted.info.run_id, "monitor")} == {"monitor/drift.json", "monitor/report.html"}
 
 
-BAD = [  # (id, the file's content or None for no file, more arguments, words of the one sentence)
+RESAMPLE = "penguins_resample.csv"  # good rows: the cases below that are not about the file use them
+BAD = [  # (id, the --data file: its content, a shipped copy's name, or None for none; more arguments; words of the one sentence)
     ("missing file", None, [], ["does not exist"]),
     ("empty file", "", [], ["is empty"]),
     ("header only", "island,bill_length_mm\n", [], ["has no rows"]),
     ("missing columns", "island,bill_length_mm\nDream,40\n", [], ["lacks the column(s) bill_depth_mm"]),
-    ("unknown column", None, ["colour"], ["has column(s) colour the model never saw"]),
-    ("unknown model", None, ["models:/no-such-model@champion"], ["cannot find model 'models:/no-such-model@champion'"]),
-    ("bad threshold", None, ["-p", "monitor.alpha=2"], ["'monitor.alpha' must be above 0 and at most 1"]),
+    ("unknown column", "+colour", [], ["has column(s) colour the model never saw"]),
+    ("unknown model", RESAMPLE, ["--model", "models:/no-such-model@champion"], ["cannot find model 'models:/no-such-model@champion'"]),
+    ("bad threshold", RESAMPLE, ["-p", "monitor.alpha=2"], ["'monitor.alpha' must be above 0 and at most 1"]),
 ]
 
 
-@pytest.mark.parametrize("content,more,words", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
-def test_bad_input_is_one_sentence_and_exit_2(watched, tmp_path, content, more, words):
+@pytest.mark.parametrize("data,more,words", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_input_is_one_sentence_and_exit_2(watched, tmp_path, data, more, words):
     uri, tmp, _ = watched
-    data, model, extra = tmp_path/"new.csv", MODEL, []
-    if content is not None: data.write_text(content)
-    elif more == ["colour"]:
-        data.write_text((tmp/"new"/"penguins_resample.csv").read_text().replace("\n", ",red\n").replace("year,red", "year,colour", 1))
-    elif more and more[0].startswith("models:/"): model, data = more[0], tmp/"new"/"penguins_resample.csv"
-    elif more: extra, data = more, tmp/"new"/"penguins_resample.csv"
+    path = tmp_path/"new.csv"
+    if data == RESAMPLE: path = tmp/"new"/RESAMPLE
+    elif data == "+colour":  # the good rows with one column more
+        path.write_text((tmp/"new"/RESAMPLE).read_text().replace("\n", ",red\n").replace("year,red", "year,colour", 1))
+    elif data is not None: path.write_text(data)
     before = len(monitoring_runs(uri))
-    proc = trainpipe("monitor", "--model", model, "--data", data, "--out", tmp_path/"out", "--tracking-uri", uri, *extra)
+    proc = trainpipe("monitor", "--model", MODEL, "--data", path, "--out", tmp_path/"out", "--tracking-uri", uri, *more)
     err = proc.stderr.strip()
     assert proc.returncode == 2 and err.startswith("trainpipe: error: ") and "\n" not in err, err
     for w in words: assert w in err, (w, err)

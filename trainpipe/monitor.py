@@ -29,6 +29,7 @@ OTHER, MISSING = "(other)", "(missing)"
 PREDICTION = "prediction"  # the reference's name for the model's answers (the label, for a classifier)
 ANSWER = "__trainpipe_prediction__"  # their column in the sample: a name no training column has
 
+# %% ../nbs/77_monitor.ipynb #64f09396
 def column_kind(values: pd.Series) -> str:
     "numeric or categorical: how a column's drift is measured (booleans and strings are categories)."
     return "numeric" if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values) else "categorical"
@@ -71,6 +72,7 @@ def answers(predict, rows: pd.DataFrame) -> pd.Series:
     if isinstance(out, pd.DataFrame): out = out["label"] if "label" in out else out.iloc[:, 0]
     return pd.Series(np.asarray(out).ravel(), name=PREDICTION)
 
+# %% ../nbs/77_monitor.ipynb #8a16cbd9
 def write_reference(rows: pd.DataFrame, # the training rows, without the target
                     predict, # the model's predict: raw rows -> its answers
                     folder: Path, # where to write reference.json and sample.parquet
@@ -110,6 +112,7 @@ def two_sample_test(reference: pd.Series, new: pd.Series, kind: str) -> tuple[st
     statistic, p, _, _ = stats.chi2_contingency(table.to_numpy())
     return "chi2", float(statistic), float(p)
 
+# %% ../nbs/77_monitor.ipynb #33ae2152
 def column_drift(name: str, column: dict, # the column and its reference
                  reference: pd.Series, new: pd.Series, new_sample: pd.Series, # the reference's sample, all the new rows, their sample
                  cfg: MonitorConfig) -> dict:
@@ -127,7 +130,7 @@ def compare(reference: dict, sample: pd.DataFrame, # the model's reference (refe
     "The drift of `new` from the reference, column by column and in the model's answers: the report `monitor` writes."
     new_sample = new.sample(min(len(new), SAMPLE_ROWS), random_state=seed).reset_index(drop=True)
     columns = [column_drift(c, spec, sample[c], new[c], new_sample[c], cfg) for c, spec in reference["columns"].items()]
-    said = answers(predict, new_sample[list(reference["columns"])])
+    said = answers(predict, new_sample[list(reference["columns"])])  # the columns the model takes, whatever else `new` holds
     prediction = column_drift(PREDICTION, reference[PREDICTION], sample[ANSWER], said, said, cfg)
     share = sum(c["drifted"] for c in columns) / len(columns)
     return {"rows": len(new), "columns": columns, "drifted_columns": [c["column"] for c in columns if c["drifted"]],
@@ -228,6 +231,7 @@ def drift_figure(report: dict, reference: dict):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/77_monitor.ipynb #c44f42cb
 def report_html(report: dict, figure, title: str) -> str:
     "A self-contained HTML page: the verdict, the table, the plots."
     import base64
@@ -271,6 +275,7 @@ def monitor(model_uri: str, data: Path, cfg: MonitorConfig, out: Path, # the mod
     if record: report["mlflow_run_id"] = _record(report, out, cfg, tracking_uri)
     return report
 
+# %% ../nbs/77_monitor.ipynb #47e1a72f
 def _record(report: dict, out: Path, cfg: MonitorConfig, tracking_uri: str | None) -> str:
     "An MLflow run of `cfg.experiment` holding the check: params, the PSI of each column and the verdict, the two files."
     from trainpipe.tracking import PipelineRun, resolve_tracking_uri
