@@ -15,7 +15,7 @@ from .core import TrainpipeError, find_project_dir, read_json
 # %% auto #0
 __all__ = ['NOT_PROMOTED', 'COMMANDS', 'make_parser', 'summary', 'run_command', 'status_command', 'sweep_command', 'run_table',
            'runs_command', 'report_command', 'reproduce_command', 'serve_command', 'monitor_command', 'predict_command',
-           'main']
+           'task_command', 'export_command', 'main']
 
 # %% ../nbs/70_cli.ipynb #b530ebe1
 def make_parser() -> argparse.ArgumentParser:
@@ -102,6 +102,33 @@ def make_parser() -> argparse.ArgumentParser:
     watch.add_argument("--out", metavar="DIR", help="where to write drift.json and report.html (default: runs/monitor/<time> in the project)")
     watch.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout's last line")
     watch.add_argument("--tracking-uri", help="MLflow tracking URI of the registry, where the check is recorded too")
+    task = commands.add_parser("task", help="one step of a run cut into an orchestrator's tasks: start, stage, finish",
+                               description="What the tasks of an Airflow DAG or a Kubeflow pipeline run: open a run, run one stage of it, close it.")
+    steps = task.add_subparsers(dest="step", required=True, metavar="STEP")
+    begin = steps.add_parser("start", help="check a config and open a run (its MLflow run and run folder); print the run's id")
+    begin.add_argument("config", nargs="?", help="YAML config (default: configs/default.yaml in the project)")
+    begin.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    begin.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag the MLflow run, e.g. with the orchestrator's run id")
+    one = steps.add_parser("stage", help="run one stage of an open run, once (the orchestrator retries); exit 1 when it fails")
+    one.add_argument("run_id", help="the id `trainpipe task start` printed")
+    one.add_argument("stage", help="the stage's name in pipeline.stages")
+    end = steps.add_parser("finish", help="close a run; exit 1 when a stage failed or never ran, as trainpipe run would")
+    end.add_argument("run_id", help="the id `trainpipe task start` printed")
+    end.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout's last line, as trainpipe run --json")
+    for step in (begin, one, end):
+        step.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the project)")
+        step.add_argument("--runs-dir", help="folder of the run folders and the stage cache (default: runs/ in the project)")
+    export = commands.add_parser("export", help="write the pipeline as an Airflow DAG or a Kubeflow pipeline")
+    targets = export.add_subparsers(dest="target", required=True, metavar="TARGET")
+    dag = targets.add_parser("airflow", help="write an Airflow 3 DAG file: one task per stage, the config's graph between them",
+                             description="Write dags/trainpipe_<config stem>.py, an Airflow 3 DAG that runs the config one task per stage.")
+    dag.add_argument("config", nargs="?", help="YAML config (default: configs/default.yaml in the project)")
+    dag.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a config key, in every task")
+    dag.add_argument("--schedule", help="when Airflow runs it: a preset such as @weekly or a cron line (default: only when triggered)")
+    dag.add_argument("--out", default="dags", metavar="DIR", help="folder to write the DAG file into (default: dags/)")
+    dag.add_argument("--monitor", metavar="DATA_PATH", help="first check this data for drift from the champion's training data; retrain on it only on drift")
+    dag.add_argument("--runs-dir", help="runs folder the tasks use (default: runs/ in the project)")
+    dag.add_argument("--tracking-uri", help="MLflow tracking URI the tasks use (default: $MLFLOW_TRACKING_URI on the worker, else the project's mlflow.db)")
     return parser
 
 # %% ../nbs/70_cli.ipynb #008bec5e
@@ -306,9 +333,36 @@ def predict_command(args) -> int:
     return 0
 
 # %% ../nbs/70_cli.ipynb #be38b64f
+def task_command(args) -> int:
+    "One task of an orchestrated run: `start` prints the run's id; `stage` exits 1 when the stage failed; `finish` as `run`."
+    from trainpipe.config import parse_override
+    from trainpipe.tasks import finish_run, run_task, start_run
+    if args.step == "start":
+        project, config, cfg = _load(args)
+        tags = {k: str(v) for k, v in map(parse_override, args.tag)}
+        print(start_run(cfg, config.stem, project, args.runs_dir, args.tracking_uri, tags).run_id)
+        return 0
+    if args.step == "stage":
+        result = run_task(args.run_id, args.stage, find_project_dir(), args.runs_dir, args.tracking_uri, on_stage=_progress)
+        if result.error: print(f"trainpipe: {result.error}", file=sys.stderr)
+        return 0 if result.status == "FINISHED" else 1
+    return _report(finish_run(args.run_id, find_project_dir(), args.runs_dir, args.tracking_uri), args.json)
+
+def export_command(args) -> int:
+    "Write the pipeline for an orchestrator."
+    from trainpipe.airflow_dag import airflow_dag, write_dag
+    project, config, cfg = _load(args)
+    if args.monitor and not Path(args.monitor).exists():
+        raise TrainpipeError(f"--monitor {args.monitor} does not exist; give the CSV or Parquet file of new rows to check for drift")
+    text = airflow_dag(cfg, config, args.param, project, args.schedule, args.runs_dir, args.tracking_uri, args.monitor)
+    path = write_dag(text, config, Path(args.out))
+    print(f"wrote {_short(path)}: DAG {path.stem}, {len(cfg.pipeline.graph())} stage tasks")
+    print(f"try it  AIRFLOW__CORE__DAGS_FOLDER={_short(path.parent)} airflow dags test {path.stem}")
+    return 0
+
 COMMANDS = {"run": run_command, "status": status_command, "sweep": sweep_command, "runs": runs_command, "report": report_command,
             "reproduce": reproduce_command, "serve": serve_command, "predict": predict_command,
-            "monitor": monitor_command}
+            "monitor": monitor_command, "task": task_command, "export": export_command}
 
 # %% ../nbs/70_cli.ipynb #8218e760
 def main(argv: list[str] | None = None) -> int:

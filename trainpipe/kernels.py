@@ -155,6 +155,7 @@ def _become_kernel(request: dict, fds: list[int]):
 
 def serve_forks(listener: int, # the fd of the listening Unix socket the runner made
                 modules: list[str], # the modules to import, in the order the stages will want them
+                idle: float = 0, # detached: no runner's pipe to watch; stop after this many seconds with no request and no kernel
                ):
     "The fork server's loop: import `modules` one by one, fork each kernel once its own are in, report each one's exit."
     import selectors
@@ -171,9 +172,13 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
     selector, children = selectors.DefaultSelector(), {}
     selector.register(server, selectors.EVENT_READ)
     selector.register(wake_r, selectors.EVENT_READ)
-    selector.register(0, selectors.EVENT_READ)  # the runner's pipe: at its end (the runner stopped or died), so do we
+    if not idle: selector.register(0, selectors.EVENT_READ)  # the runner's pipe: at its end (the runner stopped or died), so do we
     while True:
-        for key, _ in selector.select(timeout=0 if todo else None):  # between two imports, a glance; after them, a wait
+        events = selector.select(timeout=0 if todo else idle or None)  # between two imports, a glance; after them, a wait
+        if idle and not events and not todo and not children and not waiting:  # a detached server nobody has used for a while
+            shutil.rmtree(os.path.dirname(server.getsockname()), ignore_errors=True)
+            os._exit(0)
+        for key, _ in events:
             if key.fileobj == 0:
                 if not os.read(0, 4096):  # its runner died without closing it: clear its folder (socket, log) and go
                     shutil.rmtree(os.path.dirname(server.getsockname()), ignore_errors=True)
@@ -192,6 +197,9 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
                 conn, _ = server.accept()
                 message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 2)
                 while not message.endswith(b"\n"): message += conn.recv(1 << 20)
+                if json.loads(message).get("stop"):  # `ForkServer.stop`: a kernel still running goes too (PR_SET_PDEATHSIG)
+                    shutil.rmtree(os.path.dirname(server.getsockname()), ignore_errors=True)
+                    os._exit(0)
                 waiting.append((conn, json.loads(message), fds))
                 todo += [m for m in waiting[-1][1]["modules"] if m not in tried and m not in todo]  # a config's own, e.g. torch
         if todo:
@@ -257,19 +265,32 @@ class ForkServer:
 
     @classmethod
     def start(cls, modules: list[str], # what the kernels will import: the union of the stages' imports, in stage order
-              cwd: Path, env: dict[str, str] | None = None) -> ForkServer:
-        "Start a server that imports `modules` and forks kernels; `close` stops it."
+              cwd: Path, env: dict[str, str] | None = None,
+              idle: float = 0, # 0: the server lives as long as this process; else it outlives it, until `stop` or this many idle seconds
+             ) -> ForkServer:
+        "Start a server that imports `modules` and forks kernels; `close` stops it (a detached one: `stop`)."
         import socket
         folder = Path(tempfile.mkdtemp(prefix="trainpipe-forks-"))
         listener = socket.socket(socket.AF_UNIX)
         listener.bind(str(folder/"s"))
         listener.listen(64)  # requests wait here while the server imports
-        code = f"from trainpipe.kernels import serve_forks; serve_forks({listener.fileno()}, {modules!r})"
+        code = f"from trainpipe.kernels import serve_forks; serve_forks({listener.fileno()}, {modules!r}, {idle!r})"
         with open(folder/"server.log", "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd, stdin=subprocess.PIPE, stdout=log, stderr=log,
-                                    env={**os.environ, **(env or {}), "JPY_PARENT_PID": str(os.getpid())}, pass_fds=[listener.fileno()])
+            proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd, stdin=subprocess.DEVNULL if idle else subprocess.PIPE,
+                                    stdout=log, stderr=log, start_new_session=bool(idle), pass_fds=[listener.fileno()],
+                                    env={**os.environ, **(env or {}), **({} if idle else {"JPY_PARENT_PID": str(os.getpid())})})
         listener.close()
-        return cls(str(folder/"s"), proc)
+        return cls(str(folder/"s"), None if idle else proc)
+
+    def stop(self):
+        "Stop a server, detached or not, once it has read this request (a kernel of it still running goes too)."
+        import socket
+        with socket.socket(socket.AF_UNIX) as conn:
+            try:
+                conn.connect(self.address)
+                conn.sendall(b'{"stop": true}\n')
+                conn.recv(1)  # the server closes the connection as it exits
+            except OSError: pass  # gone already
 
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
@@ -421,6 +442,7 @@ class KernelPool:
     def __init__(self, cwd: Path, env: dict[str, str] | None = None,
                  package: Path | None = None, # follow this package's modules to find each stage's imports; None: no warm-up
                  notebooks: list[Path] = (), # the stage notebooks the pool will start kernels for
+                 forks: str | None = None, # the address of a running fork server to use, before `SERVER_VARIABLE`'s
                 ):
         self.cwd, self.env, self.package = cwd, env or {}, package
         self.ahead: dict[Path, list[str]] = {}  # per notebook, the `NOT_AHEAD` modules this run's config needs there (`need`)
@@ -429,7 +451,7 @@ class KernelPool:
         self._lock = threading.Lock()
         self._modules: dict[Path, list[str]] = {}
         for nb in notebooks: self._imports(nb)  # parsed now, in the caller's thread, before any stage thread runs
-        self.forks, shared = None, os.environ.get(SERVER_VARIABLE)
+        self.forks, shared = None, forks or os.environ.get(SERVER_VARIABLE)
         if package and notebooks and forks_here():  # a sweep's server if there is one, else one for this run
             union = list(dict.fromkeys(m for nb in notebooks for m in self._modules[Path(nb)]))  # `server_modules`, from the parses above
             self.forks = ForkServer(shared) if shared and Path(shared).exists() else ForkServer.start(union, cwd, self.env)

@@ -30,8 +30,8 @@ from .tracking import PipelineRun, defer_run, git_info, record_all_pending, reso
 # %% auto #0
 __all__ = ['RUN_VALUES', 'HOOKS', 'EXTRAS', 'REPORT', 'NOT_COMPARED', 'stage_notebook', 'notebook_parameters', 'Stage',
            'find_stages', 'hooks_module', 'stage_hook', 'stage_needs', 'needed_modules', 'check_extras', 'check_config',
-           'select_stages', 'render_report', 'RunResult', 'run_pipeline', 'pipeline_status', 'unfinished_run',
-           'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run', 'upstream_run']
+           'select_stages', 'render_report', 'RunResult', 'open_folder', 'run_pipeline', 'pipeline_status',
+           'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run', 'upstream_run']
 
 # %% ../nbs/60_pipeline.ipynb #0d2148d2
 def stage_notebook(nbs: Path, stage: str) -> Path:
@@ -219,9 +219,11 @@ def _attempts(stage: Stage, out: Path, values: dict, pool: KernelPool, timeout: 
     return error
 
 def _run_stages(stages: list[Stage], result: RunResult, values: dict, run: PipelineRun | None, on_stage: Callable,
-                cache: StageCache, force: set[str], pool: KernelPool, settings: PipelineConfig, expected: set[str]):
+                cache: StageCache, force: set[str], pool: KernelPool, settings: PipelineConfig, expected: set[str],
+                done: dict[str, str] | None = None, # the fingerprints of stages already in the run folder (an orchestrator's earlier tasks)
+               ):
     "Run or restore `stages` into the run folder as the graph allows, logging each as it ends; start none after a failure."
-    fingerprints, waiting, running = {}, list(stages), {}
+    fingerprints, waiting, running = dict(done or {}), list(stages), {}
     def finished(stage: Stage, key: str, parts: dict, began: float, entry: Path | None = None, error: str | None = None):
         out, stage_dir = result.run_dir/stage.notebook.name, result.run_dir/stage.name
         result.timeline[stage.name].update(ended=_now(), how="failed" if error else "cached" if entry else "run")
@@ -288,6 +290,14 @@ def _write_record(result: RunResult, config_name: str, started: str, git: dict, 
                 "report": str(result.report) if result.report else None, "runner_pid": os.getpid()},
                result.run_dir/"run.json")
 
+def open_folder(result: RunResult, cfg: Config, config_name: str, started: str, git: dict, run: PipelineRun | None) -> dict:
+    "Make `result`'s run folder with its config and record (and log the config); the values its stages are given."
+    result.run_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(result.run_dir/"config.yaml") as tmp: tmp.write_text(to_yaml(cfg))
+    _write_record(result, config_name, started, git, cfg)
+    if run: run.log_artifact(result.run_dir/"config.yaml")
+    return {**stage_parameters(cfg), "run_dir": str(result.run_dir), "mlflow_run_id": run.run_id if run else None}
+
 def _cached_tags(result: RunResult, stages: list[Stage]) -> dict[str, str]:
     return {"cached_stages": ",".join(result.cached), "cached": str(len(result.cached) == len(stages)).lower()} if result.cached else {}
 
@@ -340,11 +350,7 @@ def run_pipeline(cfg: Config,
         run_id = run.run_id if run else (run_id or uuid.uuid4().hex)
         result = RunResult(run_id, "RUNNING", runs_dir/run_id, tracking_uri=tracking_uri, mlflow_run_id=run.run_id if run else None)
         try:
-            result.run_dir.mkdir(parents=True, exist_ok=True)
-            with atomic_path(result.run_dir/"config.yaml") as tmp: tmp.write_text(to_yaml(cfg))
-            _write_record(result, config_name, started, git, cfg)
-            if run: run.log_artifact(result.run_dir/"config.yaml")
-            values = {**stage_parameters(cfg), "run_dir": str(result.run_dir), "mlflow_run_id": run_id if run else None}
+            values = open_folder(result, cfg, config_name, started, git, run)
             _run_stages(stages, result, values, run, on_stage, cache, set(force), pool, cfg.pipeline, expected)
             if result.status == "RUNNING": result.status = "FINISHED"
             _write_record(result, config_name, started, git, cfg)

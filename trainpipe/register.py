@@ -134,8 +134,9 @@ def _log_model(pipeline: Pipeline, example: pd.DataFrame, needs: tuple[str, ...]
             shutil.copytree(reference, dest/REFERENCE_DIR)
             return {"model_uri": str(dest)}
         mlflow.set_tracking_uri(resolve_tracking_uri())  # the project's store when no MLFLOW_TRACKING_URI says otherwise, never ./mlflow.db
-        with mlflow.start_run(run_id=mlflow_run_id):
-            info = mlflow.sklearn.log_model(pipeline, name="model", registered_model_name=name, **flavour)
+        mlflow.start_run(run_id=mlflow_run_id)
+        try: info = mlflow.sklearn.log_model(pipeline, name="model", registered_model_name=name, **flavour)
+        finally: mlflow.end_run("RUNNING")  # the runner closes the run when every stage is done; a stage beside this one may still run
         mlflow.MlflowClient().log_model_artifacts(info.model_id, str(reference), REFERENCE_DIR)  # before any alias points at it
     return {"model_uri": f"models:/{name}/{info.registered_model_version}", "registered_model": name,
             "version": info.registered_model_version, "logged_model_uri": info.model_uri}
