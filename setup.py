@@ -38,7 +38,8 @@ setuptools.setup(
     include_package_data=True,
     install_requires=reqs("requirements"),
     extras_require={"dev": reqs("dev_requirements"), "torch": reqs("torch_requirements"), "dask": reqs("dask_requirements"),
-                    "hf": reqs("hf_requirements"), "nlp": reqs("nlp_requirements")},
+                    "hf": reqs("hf_requirements"), "nlp": reqs("nlp_requirements"),
+                    "kubeflow": reqs("kubeflow_requirements"), "postgres": reqs("postgres_requirements")},
     entry_points={
         "console_scripts": cfg["console_scripts"].split(),
         "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],

@@ -118,6 +118,21 @@ def trainpipe(*args, cwd=PROJECT, env=None, process=False, timeout=600) -> subpr
     return subprocess.CompletedProcess(["trainpipe", *map(str, args)], code or 0, out.getvalue(), err.getvalue())
 
 
+def failing_project(root: Path, retries: int = 0) -> Path:
+    "A project whose one stage, `boom`, counts its attempts in the run folder and always fails; configs/boom.yaml runs it."
+    import nbformat
+    (root/"nbs").mkdir(parents=True)
+    (root/"configs").mkdir()
+    (root/"settings.ini").write_text((PROJECT/"settings.ini").read_text())
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("run_dir = None", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("from pathlib import Path\nwith open(Path(run_dir)/'attempts', 'a') as f: f.write('x')"),
+                nbformat.v4.new_code_cell("raise RuntimeError('the boom stage always fails')")]
+    nbformat.write(nb, root/"nbs"/"10_boom.ipynb")
+    (root/"configs"/"boom.yaml").write_text(f"experiment: boom\npipeline:\n  stages: [boom]\n  retries: {retries}\n")
+    return root
+
+
 def last_json(stdout: str) -> dict:
     "The JSON object on the last line of stdout."
     return json.loads(stdout.strip().splitlines()[-1])

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from mlflow import MlflowClient
 
-from conftest import PROJECT, store_in, trainpipe
+from conftest import PROJECT, failing_project, last_json, store_in, trainpipe
 
 pytestmark = pytest.mark.production
 AIRFLOW = PROJECT/".venv-airflow"/"bin"/"airflow"
@@ -54,7 +54,7 @@ def test_the_dag_is_one_run_like_trainpipe_run(airflow, store, tmp_path, migrate
     assert by_hand.returncode == 0, by_hand.stderr
     client, own_client = MlflowClient(store), MlflowClient(own_store)
     (dag,) = client.search_runs([client.get_experiment_by_name("penguins").experiment_id])
-    own = own_client.get_run(last_json_id(by_hand.stdout))
+    own = own_client.get_run(last_json(by_hand.stdout)["mlflow_run_id"])
     assert dag.info.status == own.info.status == "FINISHED"
     tests = {k: v for k, v in own.data.metrics.items() if k.startswith("test_")}
     assert tests and {k: dag.data.metrics[k] for k in tests} == tests  # the same numbers: a different cache, the same work
@@ -70,11 +70,6 @@ def test_the_dag_is_one_run_like_trainpipe_run(airflow, store, tmp_path, migrate
     assert state == "success" and "(5 of 5 stages from the cache)" in log, log[-4000:]
 
 
-def last_json_id(stdout: str) -> str:
-    import json
-    return json.loads(stdout.strip().splitlines()[-1])["mlflow_run_id"]
-
-
 def artifacts(client, run_id: str, path: str | None = None) -> set:
     "Every artifact file of a run, by path."
     found = set()
@@ -84,16 +79,7 @@ def artifacts(client, run_id: str, path: str | None = None) -> set:
 
 
 def test_a_failing_stage_is_retried_then_fails_the_dag_run(airflow, tmp_path, store):
-    project = tmp_path/"proj"
-    (project/"nbs").mkdir(parents=True)
-    (project/"configs").mkdir()
-    (project/"settings.ini").write_text((PROJECT/"settings.ini").read_text())
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell("run_dir = None", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("from pathlib import Path\nwith open(Path(run_dir)/'attempts', 'a') as f: f.write('x')"),
-                nbformat.v4.new_code_cell("raise RuntimeError('the boom stage always fails')")]
-    nbformat.write(nb, project/"nbs"/"10_boom.ipynb")
-    (project/"configs"/"boom.yaml").write_text("experiment: boom\npipeline:\n  stages: [boom]\n  retries: 1\n")
+    project = failing_project(tmp_path/"proj", retries=1)
     export("configs/boom.yaml", "--out", airflow.folder, "--runs-dir", tmp_path/"runs", "--tracking-uri", store, cwd=project)
     state, log = airflow("trainpipe_boom")
     assert state == "failed", log[-4000:]

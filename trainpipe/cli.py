@@ -129,6 +129,18 @@ def make_parser() -> argparse.ArgumentParser:
     dag.add_argument("--monitor", metavar="DATA_PATH", help="first check this data for drift from the champion's training data; retrain on it only on drift")
     dag.add_argument("--runs-dir", help="runs folder the tasks use (default: runs/ in the project)")
     dag.add_argument("--tracking-uri", help="MLflow tracking URI the tasks use (default: $MLFLOW_TRACKING_URI on the worker, else the project's mlflow.db)")
+    kfp = targets.add_parser("kubeflow", help="compile a Kubeflow Pipelines (KFP v2) pipeline: one component per stage",
+                             description="Compile a KFP v2 pipeline YAML that runs the config one component per stage; --run-local runs it here with kfp.local.")
+    kfp.add_argument("config", nargs="?", help="YAML config (default: configs/default.yaml in the project)")
+    kfp.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    kfp.add_argument("--out", default="pipeline.yaml", metavar="FILE", help="the compiled pipeline (default: pipeline.yaml)")
+    kfp.add_argument("--image", help="the components' base image, holding the project and trainpipe (default: a bare python image, for kfp.local)")
+    kfp.add_argument("--project-dir", metavar="DIR", help="where the project lies inside the image (default: this project's folder)")
+    kfp.add_argument("--volume", metavar="PVC", help="a PersistentVolumeClaim mounted at the runs folder on every component, where the run folder travels")
+    kfp.add_argument("--runs-dir", help="runs folder the tasks use (default: runs/ in the project)")
+    kfp.add_argument("--tracking-uri", help="MLflow tracking URI the tasks use (a cluster needs a tracking server)")
+    kfp.add_argument("--run-local", action="store_true", help="then run it here with kfp.local (no cluster) and report the run as trainpipe run does")
+    kfp.add_argument("--json", action="store_true", help="with --run-local: print the result as one JSON object on stdout's last line, as trainpipe run --json")
     return parser
 
 # %% ../nbs/70_cli.ipynb #008bec5e
@@ -349,9 +361,27 @@ def task_command(args) -> int:
     return _report(finish_run(args.run_id, find_project_dir(), args.runs_dir, args.tracking_uri), args.json)
 
 def export_command(args) -> int:
-    "Write the pipeline for an orchestrator."
-    from trainpipe.airflow_dag import airflow_dag, write_dag
+    "Write the pipeline for an orchestrator; with `kubeflow --run-local`, run it and exit as `run` does."
     project, config, cfg = _load(args)
+    return (_export_airflow if args.target == "airflow" else _export_kubeflow)(args, project, config, cfg)
+
+def _export_kubeflow(args, project: Path, config: Path, cfg) -> int:
+    import importlib.util
+    if importlib.util.find_spec("kfp") is None:
+        raise TrainpipeError("trainpipe export kubeflow needs the Kubeflow Pipelines SDK, which is not installed here; install it with pip install -e '.[kubeflow]'")
+    from trainpipe.kubeflow import DEFAULT_IMAGE, compile_pipeline, kubeflow_pipeline, run_local
+    from trainpipe.tasks import run_result
+    pipeline = kubeflow_pipeline(cfg, config, args.param, project, args.image or DEFAULT_IMAGE, args.project_dir,
+                                 args.runs_dir and str(Path(args.runs_dir).resolve()), args.tracking_uri, args.volume)
+    out = compile_pipeline(pipeline, Path(args.out))
+    print(f"wrote {_short(out)}: pipeline {config.stem}, {len(cfg.pipeline.graph())} stage components", file=sys.stderr if args.run_local else sys.stdout)
+    if not args.run_local: return 0
+    runs_dir = Path(args.runs_dir or project/"runs").resolve()
+    run_id = run_local(pipeline, runs_dir/".kfp", runs_dir)
+    return _report(run_result(run_id, project, runs_dir, args.tracking_uri), args.json)
+
+def _export_airflow(args, project: Path, config: Path, cfg) -> int:
+    from trainpipe.airflow_dag import airflow_dag, write_dag
     if args.monitor and not Path(args.monitor).exists():
         raise TrainpipeError(f"--monitor {args.monitor} does not exist; give the CSV or Parquet file of new rows to check for drift")
     text = airflow_dag(cfg, config, args.param, project, args.schedule, args.runs_dir, args.tracking_uri, args.monitor)
