@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 CONFIG ?= configs/default.yaml
 
-.PHONY: setup run test test-fast test-core test-production airflow notebooks nbtest pytest bench readme clean
+.PHONY: setup run test test-fast test-core test-production airflow postgres team-server notebooks nbtest pytest bench readme clean
 
 setup: $(VENV)/.installed
 
@@ -60,7 +60,7 @@ notebooks: setup
 	fi; echo "notebooks and package agree"
 
 # --flags slow: also the example cells flagged `#| slow` (they start kernels, servers or processes).
-nbtest: setup
+nbtest: setup postgres
 	$(BIN)/nbdev_test --n_workers 2 --flags slow
 
 # Two workers: most tests wait on kernels and subprocesses, so two files at a time keep two cores busy (11 min, not 13).
@@ -92,10 +92,20 @@ $(AIRFLOW_VENV)/.installed:
 	@$(call install,$(AIRFLOW_VENV),"apache-airflow==$(AIRFLOW_VERSION)" apache-airflow-providers-standard)
 	@touch $@
 
+# PostgreSQL's server programs, for the team's tracking server: Debian's package, installed once if they are absent.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	  { echo "installing PostgreSQL's server programs (Debian's postgresql package)"; \
+	    $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q postgresql >/dev/null; }
+
+# A team's MLflow tracking server on PostgreSQL, artifacts beside it, in team/ (Ctrl-C stops it).
+team-server: setup postgres
+	$(BIN)/trainpipe team-server
+
 # The production tier: the pipeline on real Airflow, Kubeflow Pipelines' local runner and a PostgreSQL-backed tracking
 # server. Each brings an environment or a server of its own, so it is a tier apart from `make test` (which stays under
 # 8 minutes); .ci/run runs both.
-test-production: setup airflow
+test-production: setup airflow postgres
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=10 -m production tests/
 
 bench: setup

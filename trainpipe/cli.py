@@ -15,7 +15,7 @@ from .core import TrainpipeError, find_project_dir, read_json
 # %% auto #0
 __all__ = ['NOT_PROMOTED', 'COMMANDS', 'make_parser', 'summary', 'run_command', 'status_command', 'sweep_command', 'run_table',
            'runs_command', 'report_command', 'reproduce_command', 'serve_command', 'monitor_command', 'predict_command',
-           'task_command', 'export_command', 'main']
+           'task_command', 'export_command', 'team_server_command', 'main']
 
 # %% ../nbs/70_cli.ipynb #b530ebe1
 def make_parser() -> argparse.ArgumentParser:
@@ -141,6 +141,13 @@ def make_parser() -> argparse.ArgumentParser:
     kfp.add_argument("--tracking-uri", help="MLflow tracking URI the tasks use (a cluster needs a tracking server)")
     kfp.add_argument("--run-local", action="store_true", help="then run it here with kfp.local (no cluster) and report the run as trainpipe run does")
     kfp.add_argument("--json", action="store_true", help="with --run-local: print the result as one JSON object on stdout's last line, as trainpipe run --json")
+    team = commands.add_parser("team-server", help="run a team's MLflow tracking server on PostgreSQL, artifacts beside it, until interrupted",
+                               description="Start PostgreSQL (on 127.0.0.1) and an MLflow tracking server in front of it that also serves the artifacts.")
+    team.add_argument("--dir", default="team", help="folder of the database and the artifacts (default: team/ in the project)")
+    team.add_argument("--host", default="127.0.0.1", help="address the MLflow server binds (default 127.0.0.1; put a proxy with authentication in front before widening it)")
+    team.add_argument("--port", type=int, default=5000, help="the MLflow server's port (default 5000)")
+    team.add_argument("--pg-port", type=int, default=5433, help="PostgreSQL's port on 127.0.0.1 (default 5433)")
+    team.add_argument("--workers", type=int, default=2, help="the MLflow server's worker processes (default 2)")
     return parser
 
 # %% ../nbs/70_cli.ipynb #008bec5e
@@ -390,9 +397,24 @@ def _export_airflow(args, project: Path, config: Path, cfg) -> int:
     print(f"try it  AIRFLOW__CORE__DAGS_FOLDER={_short(path.parent)} airflow dags test {path.stem}")
     return 0
 
+def team_server_command(args) -> int:
+    "Run the team server until Ctrl-C or SIGTERM, then stop it."
+    import signal
+
+    from trainpipe.team import TeamServer
+    folder = Path(args.dir) if Path(args.dir).is_absolute() else find_project_dir()/args.dir
+    def stop(*_): raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    with TeamServer(folder, args.host, args.port, args.pg_port, args.workers) as team:
+        print(f"MLflow tracking server on {team.url}: PostgreSQL on 127.0.0.1:{args.pg_port}, artifacts in {_short(folder/'artifacts')}", flush=True)
+        print(f"export MLFLOW_TRACKING_URI={team.url}   (then every trainpipe command records there; Ctrl-C stops the server)", flush=True)
+        try: team.proc.wait()
+        except KeyboardInterrupt: return 0
+    raise TrainpipeError(f"the MLflow server stopped by itself; see {folder/'mlflow.log'}")
+
 COMMANDS = {"run": run_command, "status": status_command, "sweep": sweep_command, "runs": runs_command, "report": report_command,
             "reproduce": reproduce_command, "serve": serve_command, "predict": predict_command,
-            "monitor": monitor_command, "task": task_command, "export": export_command}
+            "monitor": monitor_command, "task": task_command, "export": export_command, "team-server": team_server_command}
 
 # %% ../nbs/70_cli.ipynb #8218e760
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from .config import EvaluateConfig, ModelConfig, RegisterConfig, parse_condition
 from .monitor import REFERENCE_DIR, write_reference
 from .store import skops_io
-from .tracking import headline_metric, lower_is_better, resolve_tracking_uri
+from .tracking import headline_metric, lower_is_better, registry_lock, resolve_tracking_uri
 
 # %% auto #0
 __all__ = ['TRUSTED_TYPES', 'SERVING_PACKAGES', 'LabelsAndProbabilities', 'serving_pipeline', 'input_example',
@@ -199,8 +199,9 @@ def run_register(run_dir: Path, # the run folder: reads data/, features/ and tra
 
     if mlflow_run_id:
         headline = headline_metric(summary["task"])
-        found["promotion"] = promotion = promote(mlflow.MlflowClient(resolve_tracking_uri()), register.model_name, record["version"], headline,
-                                                 metrics[headline], file_digest(run_dir/"data"/"test.parquet"))
+        with registry_lock(resolve_tracking_uri()):  # against another run's promotion between reading the champion and moving it
+            found["promotion"] = promotion = promote(mlflow.MlflowClient(resolve_tracking_uri()), register.model_name, record["version"],
+                                                     headline, metrics[headline], file_digest(run_dir/"data"/"test.parquet"))
         write_json(promotion, out/"promotion.json")
         tags["alias"] = promotion["alias"]
         print(f"version {promotion['version']} is {promotion['alias']}: {promotion['reason']}")

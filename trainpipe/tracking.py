@@ -22,8 +22,9 @@ from .store import declared
 
 # %% auto #0
 __all__ = ['LOWER_IS_BETTER', 'HEADLINE', 'PARTS_OF_RUNS', 'default_tracking_uri', 'resolve_tracking_uri', 'artifact_location',
-           'git_info', 'redact', 'store_lock', 'open_experiment', 'PipelineRun', 'lower_is_better', 'headline_metric',
-           'is_pipeline_run', 'rank', 'leaderboard', 'defer_run', 'record_pending', 'record_all_pending']
+           'git_info', 'redact', 'store_lock', 'registry_lock', 'open_experiment', 'PipelineRun', 'lower_is_better',
+           'headline_metric', 'is_pipeline_run', 'rank', 'leaderboard', 'defer_run', 'record_pending',
+           'record_all_pending']
 
 # %% ../nbs/03_tracking.ipynb #38f484c5
 def default_tracking_uri(project: Path) -> str:
@@ -89,6 +90,18 @@ def store_lock(tracking_uri: str):
     db = Path(tracking_uri.removeprefix("sqlite:///"))
     db.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(db) + ".lock", timeout=300): yield
+
+@contextmanager
+def registry_lock(tracking_uri: str):
+    """Hold a lock for a read-compare-write change to `tracking_uri`'s model registry (a promotion), against the other
+    processes of this machine. MLflow's registry has no compare-and-set: two runs promoting at once could each see the old
+    champion and the slower one win. Runs on several machines at once still can; a team's runs land on one host."""
+    import hashlib
+    import tempfile
+
+    from filelock import FileLock
+    key = hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
+    with FileLock(str(Path(tempfile.gettempdir())/f"trainpipe-registry-{key}.lock"), timeout=600): yield
 
 def _get_or_create(client, tracking_uri: str, experiment: str) -> str:
     "The id of `experiment`, created if missing; if another process creates it first, theirs."
