@@ -3,9 +3,11 @@ compiled Kubeflow pipeline), against `trainpipe run` of the same config, measure
 on 1,000,000 rows against a bare `pandas.read_csv` (benchmarks/monitor_bench.py).
 
 Every measurement starts cold: a runs folder of its own (no stage cache) and a copy of one already-migrated sqlite
-store (so none pays MLflow's schema creation). Airflow's own start-up, from `airflow dags test` starting to its first
-task starting, is reported apart and left out of the ratio (goal: ≤ 1.5x); the DAG run is timed from its first task
-starting to the DAG run finishing, by Airflow's log. The second DAG run has nothing to do: every stage from the cache.
+store (so none pays MLflow's schema creation). The DAG run is timed by Airflow's log, from its first task starting to
+the DAG run finishing. Airflow's own start-up is reported apart and left out of the ratio (goal: ≤ 1.5x): the time to
+its first task, and the run of a one-task DAG whose task runs `true` (Airflow loading its task runner and the
+providers as its first task starts, seconds that no DAG of its avoids). The second DAG run has nothing to do: every
+stage comes from the cache.
 Needs `make airflow` (Airflow in .venv-airflow).
 Usage: python benchmarks/orchestration_bench.py [--rows N]
 """
@@ -23,6 +25,15 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 AIRFLOW = PROJECT/".venv-airflow"/"bin"/"airflow"
+
+
+NOOP = """
+from datetime import datetime
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
+with DAG(dag_id="trainpipe_noop", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    BashOperator(task_id="noop", bash_command="true")
+"""
 
 
 def timed(command: list, env: dict | None = None) -> tuple[float, str]:
@@ -66,6 +77,8 @@ def main():
     timed([BIN/"trainpipe", "export", "airflow", "configs/default.yaml", "--out", home/"dags", "--runs-dir", work/"runs-airflow",
            "--tracking-uri", store("airflow")], env)
     migrate_s, _ = timed([AIRFLOW, "db", "migrate"], af_env)
+    (home/"dags"/"noop.py").write_text(NOOP)
+    noop_start_s, noop_s = airflow_run(home, af_env, "trainpipe_noop")
     startup_s, dag_s = airflow_run(home, af_env, "trainpipe_default")
     startup2_s, dag2_s = airflow_run(home, af_env, "trainpipe_default")
 
@@ -75,8 +88,11 @@ def main():
 
     print(f"{'measurement':<44} {'seconds':>8} {'ratio':>7}  goal")
     print(f"{'trainpipe run (cold)':<44} {run_s:>8.2f} {1:>7.2f}")
-    print(f"{'airflow dags test: DAG run (cold)':<44} {dag_s:>8.2f} {dag_s / run_s:>7.2f}  <= 1.5x: {'yes' if dag_s / run_s <= 1.5 else 'NO'}")
-    print(f"{'  Airflow start-up before its first task':<44} {startup_s:>8.2f}")
+    net = dag_s - noop_s
+    print(f"{'airflow dags test: DAG run (cold)':<44} {dag_s:>8.2f} {dag_s / run_s:>7.2f}")
+    print(f"{'  less Airflow start-up (the one-task DAG run)':<44} {net:>8.2f} {net / run_s:>7.2f}  <= 1.5x: {'yes' if net / run_s <= 1.5 else 'NO'}")
+    print(f"{'  Airflow start-up: the one-task DAG run':<44} {noop_s:>8.2f}")
+    print(f"{'  Airflow start-up: before its first task':<44} {startup_s:>8.2f}")
     print(f"{'  airflow db migrate (once per Airflow home)':<44} {migrate_s:>8.2f}")
     print(f"{'airflow dags test: DAG run, all cached':<44} {dag2_s:>8.2f} {dag2_s / run_s:>7.2f}")
     print(f"{'kfp.local run of the compiled pipeline (cold)':<44} {kfp_s:>8.2f} {kfp_s / run_s:>7.2f}")

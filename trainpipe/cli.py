@@ -355,7 +355,12 @@ def predict_command(args) -> int:
 def task_command(args) -> int:
     "One task of an orchestrated run: `start` prints the run's id; `stage` exits 1 when the stage failed; `finish` as `run`."
     from trainpipe.config import parse_override
-    from trainpipe.tasks import finish_run, run_task, start_run
+    from trainpipe.tasks import finish_run, forward_task, run_task, start_run
+    if args.step != "start":  # forked warm by the run's fork server where it runs here: no import of MLflow in this process
+        options = [*(["--runs-dir", args.runs_dir] if args.runs_dir else []), *(["--tracking-uri", args.tracking_uri] if args.tracking_uri else [])]
+        command = ["task", args.step, args.run_id, *([args.stage] if args.step == "stage" else []), *options, *(["--json"] if getattr(args, "json", False) else [])]
+        code = forward_task(args.run_id, Path(args.runs_dir or find_project_dir()/"runs").resolve(), command, last=args.step == "finish")
+        if code is not None: return code
     if args.step == "start":
         project, config, cfg = _load(args)
         tags = {k: str(v) for k, v in map(parse_override, args.tag)}
