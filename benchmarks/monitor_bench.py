@@ -28,7 +28,7 @@ MEASURE = """
 import json, sys, threading, time
 import psutil
 import pandas as pd
-import matplotlib, matplotlib.pyplot, scipy.stats, mlflow.pyfunc, mlflow.sklearn  # what monitor uses, imported before the clock starts
+import scipy.stats, mlflow.pyfunc, mlflow.sklearn  # what monitor uses, imported before the clock starts
 from pathlib import Path
 from trainpipe.store import skops_io
 skops_io()
@@ -84,7 +84,7 @@ def main():
     print(f"{'  read the file':<28}{parts['read']:>10.2f}")
     print(f"{'  load the model':<28}{parts['load_model']:>10.2f}   (MLflow's pyfunc load and its check of the pip requirements)")
     print(f"{'  compare':<28}{parts['compare']:>10.2f}   (PSI over all rows, tests and answers on samples)")
-    print(f"{'  plots and HTML':<28}{parts['report']:>10.2f}")
+    print(f"{'  the HTML report':<28}{parts['report']:>10.2f}")
     rows_part = (parts["read"] + parts["compare"]) / bare["seconds"]
     print(f"the work that grows with the rows (read + compare) / read_csv: {rows_part:.2f}x")
     print(f"{args.rows:,} rows; monitor / read_csv: time {time_ratio:.2f}x (goal <= 5: {'yes' if time_ratio <= 5 else 'NO'}), "

@@ -15,10 +15,10 @@ from .config import MonitorConfig
 from .core import TrainpipeError, atomic_path, read_json, write_json
 
 # %% auto #0
-__all__ = ['REFERENCE_DIR', 'SAMPLE_ROWS', 'BINS', 'TOP_CATEGORIES', 'OTHER', 'MISSING', 'PREDICTION', 'ANSWER', 'column_kind',
-           'shares', 'reference_column', 'answers', 'write_reference', 'psi', 'two_sample_test', 'column_drift',
-           'compare', 'read_rows', 'reference_location', 'load_reference', 'drift_table', 'drift_figure', 'report_html',
-           'monitor']
+__all__ = ['REFERENCE_DIR', 'SAMPLE_ROWS', 'BINS', 'TOP_CATEGORIES', 'OTHER', 'MISSING', 'PREDICTION', 'ANSWER', 'BAR_COLOURS',
+           'column_kind', 'shares', 'reference_column', 'answers', 'write_reference', 'psi', 'two_sample_test',
+           'column_drift', 'compare', 'read_rows', 'reference_location', 'load_reference', 'drift_table', 'shares_svg',
+           'drift_panels', 'report_html', 'monitor']
 
 # %% ../nbs/77_monitor.ipynb #6992fd02
 REFERENCE_DIR = "reference"  # the folder inside a model's artifacts that holds its training data's reference
@@ -210,35 +210,37 @@ def drift_table(report: dict) -> str:
     return "\n".join(lines)
 
 # %% ../nbs/77_monitor.ipynb #97108bb7
-def drift_figure(report: dict, reference: dict):
-    "One bar chart per column and one for the answers: the reference's shares beside the new rows'."
-    from matplotlib.figure import Figure  # not pyplot: no global figure state, and a notebook's backend stays as it is
+BAR_COLOURS = ("#1f77b4", "#ff7f0e")  # the training rows' shares, the new rows'
+
+def shares_svg(title: str, training: dict, new: dict, drifted: bool, # a panel's title, the two sides' shares by bin or category
+               width: int = 300, height: int = 190) -> str:
+    "One column's panel as inline SVG: each bin's or category's share of the training rows beside the new rows'."
+    import html
+    keys = [k for k in training if training[k] or new.get(k)]
+    top, left, bottom = max([*training.values(), *new.values(), 1e-9]), 30, 60  # room for the axis and the slanted labels
+    step, tall = (width - left - 5) / max(len(keys), 1), height - bottom - 20
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' font-family='sans-serif' font-size='9'>",
+             f"<text x='{width / 2}' y='12' text-anchor='middle' font-size='11' fill='{'#d62728' if drifted else 'black'}'>{html.escape(title)}</text>",
+             f"<line x1='{left}' y1='{20 + tall}' x2='{width - 5}' y2='{20 + tall}' stroke='grey'/>",
+             f"<text x='{left - 3}' y='24' text-anchor='end'>{top:.0%}</text>"]
+    for i, key in enumerate(keys):
+        for j, (side, colour) in enumerate(zip((training, new), BAR_COLOURS)):
+            h = tall * side.get(key, 0) / top
+            parts.append(f"<rect x='{left + i * step + 2 + j * (step - 4) / 2:.1f}' y='{20 + tall - h:.1f}' width='{(step - 4) / 2:.1f}' height='{h:.1f}' fill='{colour}'/>")
+        x = left + (i + 0.5) * step
+        parts.append(f"<text transform='translate({x:.1f},{24 + tall}) rotate(45)'>{html.escape(str(key))[:18]}</text>")
+    return "".join(parts) + "</svg>"
+
+def drift_panels(report: dict, reference: dict) -> list[str]:
+    "A panel per column and one for the model's answers, as SVG."
     parts = [(c["column"], reference["columns"][c["column"]], c) for c in report["columns"]] + [(PREDICTION, reference[PREDICTION], report[PREDICTION])]
-    cols = min(3, len(parts))
-    rows = (len(parts) + cols - 1) // cols
-    fig = Figure(figsize=(4.2 * cols, 2.8 * rows))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax, (name, column, found) in zip(axes.flat, parts):
-        now = found["shares"]
-        keys = [k for k in column["shares"] if column["shares"][k] or now.get(k)]
-        x = np.arange(len(keys))
-        ax.bar(x - 0.2, [column["shares"][k] for k in keys], 0.4, label="training")
-        ax.bar(x + 0.2, [now.get(k, 0) for k in keys], 0.4, label="new")
-        ax.set_xticks(x, keys, rotation=45, ha="right", fontsize=7)
-        ax.set_title(f"{name}: PSI {found['psi']:.2f}", color="tab:red" if found["drifted"] else "black", fontsize=9)
-    for ax in list(axes.flat)[len(parts):]: ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return [shares_svg(f"{'the model' if name == PREDICTION else name}: PSI {found['psi']:.2f}", column["shares"], found["shares"], found["drifted"])
+            for name, column, found in parts]
 
 # %% ../nbs/77_monitor.ipynb #c44f42cb
-def report_html(report: dict, figure, title: str) -> str:
-    "A self-contained HTML page: the verdict, the table, the plots."
-    import base64
+def report_html(report: dict, reference: dict, title: str) -> str:
+    "A self-contained HTML page: the verdict, the table, a panel per column (training rows in blue, new rows in orange)."
     import html
-    import io
-    png = io.BytesIO()
-    figure.savefig(png, format="png", dpi=90)
     rows = "".join(f"<tr><td>{html.escape(r['column'])}</td><td>{r['kind']}</td><td>{r['psi']:.3f}</td><td>{r['test']}</td>"
                    f"<td>{r['p_value']:.3g}</td><td>{'<b>yes</b>' if r['drifted'] else 'no'}</td></tr>" for r in [*report["columns"], report[PREDICTION]])
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body style='font-family:sans-serif'>"
@@ -246,7 +248,8 @@ def report_html(report: dict, figure, title: str) -> str:
             f"{len(report['columns'])} columns drifted; {report['rows']:,} rows.</p>"
             "<table border='1' cellpadding='4' style='border-collapse:collapse'><tr><th>column</th><th>kind</th><th>PSI</th><th>test</th>"
             f"<th>p-value</th><th>drifted</th></tr>{rows}</table>"
-            f"<img alt='shares per column' src='data:image/png;base64,{base64.b64encode(png.getvalue()).decode()}'></body></html>")
+            f"<p><span style='color:{BAR_COLOURS[0]}'>&#9632;</span> training rows <span style='color:{BAR_COLOURS[1]}'>&#9632;</span> new rows</p>"
+            f"<div style='display:flex;flex-wrap:wrap'>{''.join(drift_panels(report, reference))}</div></body></html>")
 
 # %% ../nbs/77_monitor.ipynb #c676a085
 def monitor(model_uri: str, data: Path, cfg: MonitorConfig, out: Path, # the model, the new rows, the thresholds, where to write
@@ -261,14 +264,13 @@ def monitor(model_uri: str, data: Path, cfg: MonitorConfig, out: Path, # the mod
     reference, sample = load_reference(model_uri, tracking_uri)
     rows = read_rows(Path(data), reference)
     seconds = {"read": lap()}
-    served = load_served(model_uri, tracking_uri)
+    served = load_served(model_uri, tracking_uri)  # (loading it in a thread while pandas reads was slower: the two share the GIL)
     seconds["load_model"] = lap()
     report = compare(reference, sample, rows, served.model.predict, cfg)
     seconds["compare"] = lap()
     report |= {"model_uri": model_uri, "version": served.metadata.get("version"), "data": str(data), "seconds": seconds}
     out = Path(out)
-    figure = drift_figure(report, reference)
-    with atomic_path(out/"report.html") as tmp: tmp.write_text(report_html(report, figure, f"Drift of {Path(data).name} from {model_uri}'s training data"))
+    with atomic_path(out/"report.html") as tmp: tmp.write_text(report_html(report, reference, f"Drift of {Path(data).name} from {model_uri}'s training data"))
     seconds["report"] = lap()
     write_json(report, out/"drift.json")
     report["report"] = str(out/"report.html")
