@@ -137,10 +137,11 @@ def _become_kernel(request: dict, fds: list[int]):
         if "numpy" in sys.modules: sys.modules["numpy"].random.seed()  # a child would otherwise repeat its siblings' draws
         if request["env"].get("JPY_PARENT_PID", "").isdigit():  # the runner; a shared server outlives it
             threading.Thread(target=_end_with, args=(int(request["env"]["JPY_PARENT_PID"]),), daemon=True).start()
-        if request.get("command"):  # a trainpipe command run warm, an orchestrated run's task (`trainpipe.tasks`), not a kernel
-            sys.argv = ["trainpipe", *request["command"]]
-            from trainpipe.cli import main
-            code = main(request["command"])
+        if request.get("call"):  # a function run warm instead of a kernel: an orchestrated run's task (`trainpipe.tasks`)
+            target, argv = request["call"]
+            module, _, name = target.partition(":")
+            sys.argv = [target, *argv]
+            code = getattr(importlib.import_module(module), name)(argv)
         else:
             sys.argv = ["ipykernel_launcher", *request["args"]]
             from ipykernel import kernelapp
@@ -302,14 +303,14 @@ class ForkServer:
 
     def fork(self, args: list[str], cwd: str, env: dict[str, str], stdout, stderr, # a kernel's command-line arguments and the rest
              modules: list[str] = (), # fork it once the server has imported these
-             command: list[str] | None = None, # instead of a kernel, run `trainpipe` with these arguments
+             call: tuple[str, list[str]] | None = None, # instead of a kernel, the exit status of `module:function(argv)`
             ) -> ForkedProcess:
-        "A new kernel process run with `ipykernel_launcher` arguments `args` (or a trainpipe `command`), writing to the files `stdout` and `stderr`."
+        "A new kernel process run with `ipykernel_launcher` arguments `args` (or a `call`), writing to the files `stdout` and `stderr`."
         import socket
         conn = socket.socket(socket.AF_UNIX)
         try:
             conn.connect(self.address)
-            request = {"args": args, "cwd": cwd, "env": env, "modules": list(modules), "command": command}
+            request = {"args": args, "cwd": cwd, "env": env, "modules": list(modules), "call": call}
             socket.send_fds(conn, [f"{json.dumps(request)}\n".encode()], [stdout.fileno(), stderr.fileno()])
             reply = b""
             while not reply.endswith(b"\n"):
