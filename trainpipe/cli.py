@@ -396,7 +396,8 @@ def _export_airflow(args, project: Path, config: Path, cfg) -> int:
     from trainpipe.airflow_dag import airflow_dag, write_dag
     if args.monitor and not Path(args.monitor).exists():
         raise TrainpipeError(f"--monitor {args.monitor} does not exist; give the CSV or Parquet file of new rows to check for drift")
-    text = airflow_dag(cfg, config, args.param, project, args.schedule, args.runs_dir, args.tracking_uri, args.monitor)
+    runs_dir = args.runs_dir and str(Path(args.runs_dir).resolve())  # the tasks run in the project folder, not here
+    text = airflow_dag(cfg, config, args.param, project, args.schedule, runs_dir, args.tracking_uri, args.monitor)
     path = write_dag(text, config, Path(args.out))
     print(f"wrote {_short(path)}: DAG {path.stem}, {len(cfg.pipeline.graph())} stage tasks")
     print(f"try it  AIRFLOW__CORE__DAGS_FOLDER={_short(path.parent)} airflow dags test {path.stem}")
