@@ -5,7 +5,7 @@ import pytest
 
 pytestmark = pytest.mark.fast  # in the fast tier (`make test-fast`): in-process, no pipeline run
 
-LAYERS = ["core", "config", "store", "tracking", "cache", "kernels", "colab", "contract", "sources", "schema", "data", "features", "neural", "models", "evaluate", "tune", "train", "serve", "batch", "monitor", "register", "pipeline", "tasks", "sweep", "airflow_dag", "kubeflow", "team", "cli"]
+LAYERS = ["core", "config", "store", "tracking", "cache", "kernels", "colab", "contract", "sources", "schema", "data", "features", "neural", "models", "evaluate", "tune", "train", "scoring", "serve", "batch", "monitor", "register", "pipeline", "tasks", "sweep", "airflow_dag", "kubeflow", "team", "cli"]
 
 
 def trainpipe_imports(path) -> set:

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from .core import TrainpipeError
-from .serve import ACCEPTS, load_served
+from .scoring import ACCEPTS
+from .serve import load_served
 
 # %% auto #0
 __all__ = ['READERS', 'chunks', 'count_rows', 'typed_chunk', 'AtomicTable', 'predict_file']

@@ -10,7 +10,9 @@ import hmac
 import json
 import logging
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -23,11 +25,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from .core import TrainpipeError
+from .scoring import BadRequest, coerce, content_type, decode_json, parse_body, record_rows
 
 # %% auto #0
-__all__ = ['ACCEPTS', 'FORMATS', 'log', 'SETTINGS_ENV', 'LOG_FORMAT', 'ServeSettings', 'BadRequest', 'signature_columns',
-           'check_columns', 'check_values', 'parse_body', 'Served', 'load_served', 'RequestLog', 'Batcher', 'Meter',
-           'read_body', 'key_headers', 'make_app', 'app_from_env', 'serve', 'free_port', 'running_server', 'smoke_test']
+__all__ = ['log', 'SETTINGS_ENV', 'LOG_FORMAT', 'ServeSettings', 'Served', 'signature_columns', 'load_served', 'RequestLog',
+           'Batcher', 'Meter', 'read_body', 'key_headers', 'make_app', 'app_from_env', 'serve', 'free_port',
+           'running_server', 'smoke_test']
 
 # %% ../nbs/75_serve.ipynb #aadcce48
 @dataclass
@@ -61,119 +64,6 @@ class ServeSettings:
     @property
     def api_key(self) -> str | None: return os.environ.get(self.api_key_env) or None
 
-# %% ../nbs/75_serve.ipynb #03b656af
-class BadRequest(Exception):
-    "A request refused before the model saw it: an HTTP status and a sentence for the caller."
-    CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 413: "REQUEST_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
-             422: "INVALID_INPUT", 500: "INTERNAL_ERROR", 503: "NOT_READY"}
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
-
-    def body(self, request_id: str) -> bytes:
-        return json.dumps({"error_code": self.CODES.get(self.status, "ERROR"), "message": self.message, "request_id": request_id}).encode()
-
-# %% ../nbs/75_serve.ipynb #da7210f1
-def _number(v) -> bool: return v is None or (type(v) in (int, float))
-def _whole(v) -> bool: return type(v) is int
-def _text(v) -> bool: return v is None or type(v) is str
-def _flag(v) -> bool: return v is None or type(v) is bool
-
-ACCEPTS = {"double": (_number, "numbers"), "float": (_number, "numbers"), "long": (_whole, "whole numbers, not missing"),
-           "integer": (_whole, "whole numbers, not missing"), "string": (_text, "text"), "boolean": (_flag, "true or false"),
-           "datetime": (_text, "ISO 8601 date-time text")}
-
-def signature_columns(model) -> list[tuple[str, str]]:
-    "The (name, MLflow type) of each input column of a pyfunc `model`'s signature; empty when it has no column signature."
-    schema = model.metadata.get_input_schema()
-    if schema is None or not schema.has_input_names(): return []
-    return [(c.name, str(getattr(c.type, "name", c.type)).lower()) for c in schema.inputs]
-
-def check_columns(given, expected: list[str]) -> None:
-    "Refuse (422) a table whose columns are not exactly `expected`, naming the first one missing or unknown."
-    given = list(given)
-    if missing := [c for c in expected if c not in given]:
-        raise BadRequest(422, f"column '{missing[0]}' is missing; the model takes the columns {', '.join(expected)}")
-    if extra := [c for c in given if c not in expected]:
-        raise BadRequest(422, f"column '{extra[0]}' is not one the model takes; send only {', '.join(expected)}")
-
-def check_values(rows: list[list], columns: list[tuple[str, str]]) -> None:
-    "Refuse (422) the first value of `rows` (lists in the signature's column order) of a type its column cannot take."
-    for j, (name, kind) in enumerate(columns):
-        ok, what = ACCEPTS.get(kind, (None, ""))
-        if ok is None: continue  # binary and other types: left to MLflow
-        for i, row in enumerate(rows):
-            if not ok(row[j]):
-                raise BadRequest(422, f"column '{name}' takes {what} ({kind}), and row {i} has {json.dumps(row[j])}")
-
-# %% ../nbs/75_serve.ipynb #95c18afb
-FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
-
-def _content_type(header: str | None) -> str:
-    "The media type of a Content-Type header, refusing (415) what MLflow's server does not read."
-    mime, *rest = [p.strip() for p in (header or "").split(";")]
-    options = {k.strip().lower(): v.strip().lower() for k, _, v in (p.partition("=") for p in rest if p)}
-    if options.get("charset", "utf-8") != "utf-8": raise BadRequest(415, "send the body in UTF-8 (charset=utf-8)")
-    if set(options) - {"charset"}: raise BadRequest(415, f"unknown content type parameters {sorted(set(options) - {'charset'})}; only charset is read")
-    if mime.lower() not in ("application/json", "text/csv"):
-        raise BadRequest(415, f"content type '{header or ''}' is not read here; send application/json or text/csv")
-    return mime.lower()
-
-def _records(records, names: list[str]) -> list[list]:
-    "Rows from a list of {column: value} dicts; a key absent from one record is a missing value, as pandas reads it."
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise BadRequest(400, "records must be a JSON list of objects, one per row: [{\"column\": value, ...}]")
-    if not records: raise BadRequest(400, "the request holds no rows")
-    seen = dict.fromkeys(k for r in records for k in r)
-    check_columns(seen, names)
-    return [[r.get(n) for n in names] for r in records]
-
-def _table(payload: dict, names: list[str]) -> list[list]:
-    "Rows in `names` order from a decoded JSON body of one of MLflow's formats."
-    keys = [k for k in FORMATS if k in payload]
-    if len(keys) != 1:
-        raise BadRequest(400, f"the JSON body must hold exactly one of {', '.join(FORMATS)} (it holds {', '.join(payload) or 'nothing'})")
-    data = payload[keys[0]]
-    if keys[0] == "dataframe_split":
-        if not isinstance(data, dict) or not isinstance(data.get("columns"), list) or not isinstance(data.get("data"), list):
-            raise BadRequest(400, "dataframe_split must be {\"columns\": [...], \"data\": [[...], ...]}")
-        check_columns(data["columns"], names)
-        if not all(isinstance(r, list) and len(r) == len(data["columns"]) for r in data["data"]):
-            raise BadRequest(400, f"every row of dataframe_split's data must be a list of {len(data['columns'])} values, one per column")
-        where = [data["columns"].index(n) for n in names]
-        return data["data"] if where == list(range(len(names))) else [[r[i] for i in where] for r in data["data"]]
-    if isinstance(data, dict):  # instances or inputs given as columns
-        check_columns(data, names)
-        columns = [data[n] if isinstance(data[n], list) else [data[n]] for n in names]
-        if len({len(c) for c in columns}) > 1: raise BadRequest(400, f"the columns of {keys[0]} must all have the same length")
-        return [list(r) for r in zip(*columns)]
-    return _records(data, names)
-
-def parse_body(body: bytes, content_type: str | None, columns: list[tuple[str, str]] # the body, its header, the signature
-              ) -> tuple[list[list], dict | None]:
-    "Rows (in the signature's column order) and `params` of a request body, checked against the signature."
-    import pandas as pd
-    names = [n for n, _ in columns]
-    if _content_type(content_type) == "text/csv":
-        from io import StringIO
-        try: frame = pd.read_csv(StringIO(body.decode("utf-8")))
-        except (UnicodeDecodeError, ValueError, pd.errors.ParserError) as e: raise BadRequest(400, f"the body is not CSV with a header row ({e})")
-        check_columns(frame.columns, names)
-        frame = frame[names].astype(object).where(frame[names].notna(), None)
-        rows = [[v.item() if hasattr(v, "item") else v for v in r] for r in frame.itertuples(index=False)]
-        params = None
-    else:
-        try: payload = json.loads(body)
-        except (UnicodeDecodeError, ValueError) as e: raise BadRequest(400, f"the body is not valid JSON ({e})")
-        if not isinstance(payload, dict):
-            raise BadRequest(400, f"the JSON body must be an object holding one of {', '.join(FORMATS)}, not a {type(payload).__name__}")
-        rows, params = _table(payload, names), payload.get("params")
-        if params is not None and not isinstance(params, dict): raise BadRequest(400, "params must be a JSON object")
-    if not rows: raise BadRequest(400, "the request holds no rows")
-    check_values(rows, columns)
-    return rows, params
-
 # %% ../nbs/75_serve.ipynb #bdf53ae1
 @dataclass
 class Served:
@@ -181,6 +71,13 @@ class Served:
     model: object  # the mlflow.pyfunc model
     columns: list  # (name, MLflow type) of each input column
     metadata: dict  # name, version, run id, signature, metrics, trained-at
+    takes_params: bool = False  # whether the signature has a params schema (MLflow ignores a request's params otherwise)
+
+def signature_columns(model) -> list[tuple[str, str]]:
+    "The (name, MLflow type) of each input column of a pyfunc `model`'s signature; empty when it has no column signature."
+    schema = model.metadata.get_input_schema()
+    if schema is None or not schema.has_input_names(): return []
+    return [(c.name, str(getattr(c.type, "name", c.type)).lower()) for c in schema.inputs]
 
 def _registry_version(client, uri: str):
     "The registered model version a models:/NAME@ALIAS or models:/NAME/VERSION URI names."
@@ -221,7 +118,7 @@ def load_served(uri: str, tracking_uri: str | None = None) -> Served:
             info["trained_at"] = datetime.fromtimestamp(run.info.start_time / 1000, timezone.utc).isoformat()
         except MlflowException: pass  # a model folder copied without its store: nothing more to say
     info["loaded_at"] = datetime.now(timezone.utc).isoformat()
-    return Served(model, signature_columns(model), info)
+    return Served(model, signature_columns(model), info, model.metadata.get_params_schema() is not None)
 
 # %% ../nbs/75_serve.ipynb #b790d1e1
 class RequestLog:
@@ -349,6 +246,7 @@ class Meter:
     "The service's Prometheus metrics, in a registry of its own."
     def __init__(self):
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        self.shared = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))  # prometheus-client's multiprocess mode, which `serve` sets for workers
         self.registry = r = CollectorRegistry()
         self.requests = Counter("trainpipe_requests", "HTTP requests answered", ["route", "status"], registry=r)
         self.latency = Histogram("trainpipe_request_seconds", "Time to answer a request", ["route"], registry=r,
@@ -356,8 +254,9 @@ class Meter:
         self.errors = Counter("trainpipe_errors", "Requests refused or failed, by status", ["status"], registry=r)
         self.batch_rows = Histogram("trainpipe_batch_rows", "Rows per model call", registry=r, buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096))
         self.batch_requests = Histogram("trainpipe_batch_requests", "Requests per model call", registry=r, buckets=(1, 2, 4, 8, 16, 32, 64))
-        self.model = Gauge("trainpipe_model_info", "The model being served", ["name", "version", "worker"], registry=r)
-        self.in_flight = Gauge("trainpipe_requests_in_flight", "Requests received and not yet answered", ["route"], registry=r)
+        self.model = Gauge("trainpipe_model_info", "The model being served", ["name", "version", "worker"], registry=r, multiprocess_mode="liveall")
+        self.in_flight = Gauge("trainpipe_requests_in_flight", "Requests received and not yet answered", ["route"], registry=r, multiprocess_mode="livesum")
+        self._serving = None  # the labels of the model being served
         self._latency = {}  # route -> its histogram child: labels() looks the child up on every call otherwise
 
     def record(self, route: str, status: int, seconds: float):
@@ -370,9 +269,24 @@ class Meter:
         self.batch_rows.observe(rows)
         self.batch_requests.observe(requests)
 
+    def serving(self, name: str, version: str):
+        "Mark `name` `version` as the model this worker serves (1), and the one before as no longer served (0)."
+        if self._serving: self.model.labels(*self._serving).set(0)
+        self._serving = (name, version, str(os.getpid()))
+        self.model.labels(*self._serving).set(1)
+
     def text(self) -> bytes:
-        from prometheus_client import generate_latest
-        return generate_latest(self.registry)
+        from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+        if not self.shared: return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # every worker's files in $PROMETHEUS_MULTIPROC_DIR, summed
+        return generate_latest(merged)
+
+    def close(self):
+        "This worker is stopping: its live gauges leave the sum."
+        if self.shared:
+            from prometheus_client import multiprocess
+            multiprocess.mark_process_dead(os.getpid())
 
 # %% ../nbs/75_serve.ipynb #5e8f665b
 log = logging.getLogger("trainpipe.serve")
@@ -418,8 +332,7 @@ class _State:
         gc.collect()
         gc.freeze()  # the model and libraries just loaded live as long as the process: keep them out of every collection
         self.served, self.error = served, None
-        self.meter.model.clear()
-        self.meter.model.labels(str(served.metadata["name"]), str(served.metadata["version"]), str(os.getpid())).set(1)
+        self.meter.serving(str(served.metadata["name"]), str(served.metadata["version"]))
 
     async def load(self):
         try: self.install(await asyncio.to_thread(load_served, self.settings.model_uri, self.settings.tracking_uri))
@@ -467,6 +380,7 @@ def make_app(settings: ServeSettings) -> FastAPI:
         for t in tasks: t.cancel()
         state.batcher.pool.shutdown(wait=True)
         if state.log: state.log.close()  # the rows still waiting: after the last model call
+        state.meter.close()
 
     app = FastAPI(title="trainpipe model server", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.trainpipe = state
@@ -503,8 +417,8 @@ def make_app(settings: ServeSettings) -> FastAPI:
         return state.served
 
     async def predictions_of(request: Request):
-        columns = loaded().columns
-        rows, params = parse_body(await read_body(request, state.limit), request.headers.get("content-type"), columns)
+        served = loaded()
+        rows, params = parse_body(await read_body(request, state.limit), request.headers.get("content-type"), served.columns, served.takes_params)
         return await state.batcher.predict(rows, params)
 
     async def invocations(request: Request):
@@ -515,14 +429,22 @@ def make_app(settings: ServeSettings) -> FastAPI:
         from mlflow.utils.proto_json_utils import NumpyEncoder
         served = loaded()
         body = await read_body(request, state.limit)
-        _content_type(request.headers.get("content-type"))
-        try: payload = json.loads(body)
-        except (UnicodeDecodeError, ValueError) as e: raise BadRequest(400, f"the body is not valid JSON ({e})")
-        rows = _records(payload.get("records") if isinstance(payload, dict) else payload, [n for n, _ in served.columns])
-        check_values(rows, served.columns)
+        content_type(request.headers.get("content-type"))
+        payload = decode_json(body)
+        rows = record_rows(payload.get("records") if isinstance(payload, dict) else payload, [n for n, _ in served.columns], "records")
+        if not rows: raise BadRequest(400, "the request holds no rows")
+        coerce(rows, served.columns)
         return 200, json.dumps(_friendly(await state.batcher.predict(rows), served.metadata), cls=NumpyEncoder).encode()
 
     async def ready(request: Request): return 200, json.dumps({"ready": True, "version": loaded(False).metadata["version"]}).encode()
+
+    async def ping(request: Request):  # MLflow's probe: what its ScoringServerClient.wait_server_ready and load balancers poll
+        loaded(False)
+        return 200, b"\n"
+
+    async def version(request: Request):
+        from mlflow.version import VERSION
+        return 200, VERSION.encode()
 
     async def metadata(request: Request): return 200, json.dumps(loaded(False).metadata, default=str).encode()
 
@@ -532,6 +454,8 @@ def make_app(settings: ServeSettings) -> FastAPI:
     app.post("/predict")(guarded("/predict", predict))
     app.get("/ready")(guarded("/ready", ready))
     app.get("/metadata")(guarded("/metadata", metadata))
+    app.get("/ping")(guarded("/ping", ping))
+    app.get("/version")(guarded("/version", version, media="text/plain; charset=utf-8"))
     app.get("/metrics")(guarded("/metrics", metrics, media="text/plain; version=0.0.4; charset=utf-8"))
 
     @app.get("/health")
@@ -559,10 +483,13 @@ def serve(settings: ServeSettings):
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_key:
         log.warning("serving on %s without an API key: anyone who can reach this address can call the model (set $%s)", settings.host, settings.api_key_env)
     log.info("listening on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers)
-    if settings.workers > 1:  # each worker process imports the app
-        os.environ[SETTINGS_ENV] = json.dumps(asdict(settings))
-        uvicorn.run("trainpipe.serve:app_from_env", factory=True, **_uvicorn_options(settings))
-    else: uvicorn.run(make_app(settings), **_uvicorn_options(settings))
+    if settings.workers == 1: return uvicorn.run(make_app(settings), **_uvicorn_options(settings))
+    os.environ[SETTINGS_ENV] = json.dumps(asdict(settings))  # each worker process imports the app and reads these
+    metrics = None if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else tempfile.mkdtemp(prefix="trainpipe-metrics-")
+    if metrics: os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics  # before any worker imports prometheus-client
+    try: uvicorn.run("trainpipe.serve:app_from_env", factory=True, **_uvicorn_options(settings))
+    finally:
+        if metrics: shutil.rmtree(metrics, ignore_errors=True)
 
 def free_port(host: str = "127.0.0.1") -> int:
     "A TCP port nothing listens on at the moment."
