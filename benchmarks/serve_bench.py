@@ -20,8 +20,11 @@ while next to a string it becomes NaN and is imputed. A server that joins reques
 differently from one request to the next; --with-missing keeps them, to see that.
 The client shares the machine's cores with the server, so neither number is a server's ceiling; only the ratios,
 measured side by side in one run, mean much.
+The model's own speed is the limit of one worker: `pyfunc.predict` in this process, on DataFrames of 64 rows typed
+as the server types them, timed for a few seconds before any server starts (no client, no HTTP, no validation).
 Goal: at concurrency >= 16, trainpipe >= 4x MLflow's throughput and p99 <= 0.25x MLflow's; at concurrency 1,
-p99 no worse than MLflow's (<= 1.0x).
+p99 no worse than MLflow's (<= 1.0x); at concurrency 64, trainpipe's requests per second (one row each) >= 60% of
+the model's own rows per second with one worker, and its p99 <= 150 ms.
 Usage: python benchmarks/serve_bench.py [--requests 3000] [--concurrency 1,16,64] [--workers 1] [--only mlflow|trainpipe]
 """
 import argparse
@@ -171,6 +174,24 @@ async def load(url: str, data: list, expected: list, total: int, concurrency: in
             "p99": cuts[98] * 1e3, "client_cpu": cpu / wall, "problems": problems}
 
 
+def model_speed(uri: str, data: list, batch: int = 64, seconds: float = 5.0) -> float:
+    "Rows per second of the registered model's own pyfunc.predict, in this process, on batches of `batch` rows."
+    import mlflow
+    from mlflow.utils.proto_json_utils import dataframe_from_parsed_json
+    mlflow.set_tracking_uri(uri)
+    model = mlflow.pyfunc.load_model(MODEL)
+    rows = [json.loads(body)["dataframe_split"] for body in data]
+    columns = rows[0]["columns"]
+    frames = [dataframe_from_parsed_json({"columns": columns, "data": [r["data"][0] for r in rows[i:i + batch]]}, "split",
+                                         model.metadata.get_input_schema()) for i in range(0, len(rows) - batch + 1, batch)]
+    model.predict(frames[0])  # the first call pays for lazy imports
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        model.predict(frames[calls % len(frames)])
+        calls += 1
+    return calls * batch / (time.perf_counter() - start)
+
+
 def same_answers(mine: list, theirs: list, data: list):
     "Fail on the first row whose answers are not the same JSON."
     for i, (a, b) in enumerate(zip(mine, theirs)):
@@ -216,6 +237,8 @@ def main():
         env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
         env.pop("TRAINPIPE_API_KEY", None)  # measured without the API key check
         data = bodies(missing=args.with_missing)
+        ceiling = model_speed(uri, data)
+        print(f"the model's own speed: {ceiling:.1f} rows/s (pyfunc.predict, batches of 64 rows, in-process)", file=sys.stderr)
         servers = {  # name: (key for --only, server)
             "MLflow": ("mlflow", Server("MLflow", [BIN/"mlflow", "models", "serve", "-m", MODEL, "--env-manager", "local",
                                                    "--host", "127.0.0.1", "--port", "{port}", "--workers", args.workers],
@@ -247,6 +270,11 @@ def main():
                       speed >= speed_goal if speed_goal else None),
                      ("  p99, trainpipe / MLflow", f"{tail:.3f}x", f"<= {tail_goal}x" if tail_goal else "",
                       tail <= tail_goal if tail_goal else None)]
+    if mine and 64 in levels and args.workers == 1:  # the limit of one worker
+        share, tail = mine[64]["rps"] / ceiling, mine[64]["p99"]
+        rows += [("model's own speed (64-row batches)", f"{ceiling:.1f} rows/s", "", None),
+                 ("trainpipe at concurrency 64 / model's own", f"{share:.0%}", ">= 60%", share >= 0.6),
+                 ("trainpipe p99 at concurrency 64, ms", f"{tail:.1f}", "<= 150", tail <= 150)]
     for what, value, goal, met in rows:
         print(f"{what:<40} {value:>17} {goal:>9}  {'' if met is None else 'yes' if met else 'NO'}")
 

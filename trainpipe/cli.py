@@ -74,8 +74,8 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="server processes, each with the model loaded (default 1)")
     serve.add_argument("--max-batch", type=int, default=64, metavar="ROWS", help="rows joined into one model call, at most (default 64)")
-    serve.add_argument("--max-wait-ms", type=float, default=0.0, metavar="MS",
-                       help="how long a batch waits for more requests (default 0: take what is waiting)")
+    serve.add_argument("--max-wait-ms", type=float, metavar="MS",
+                       help="the longest a batch waits for callers expected back (default: as long as the last model call took; 0: never)")
     serve.add_argument("--max-body-mb", type=float, default=10.0, metavar="MB", help="larger request bodies get 413 (default 10)")
     serve.add_argument("--api-key-env", default="TRAINPIPE_API_KEY", metavar="NAME",
                        help="environment variable holding the API key every route but /health then requires (default TRAINPIPE_API_KEY; unset: no key)")
