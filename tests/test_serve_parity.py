@@ -142,6 +142,6 @@ def test_mlflows_scoring_server_client_works_against_trainpipe(servers):
     from mlflow.pyfunc.scoring_server.client import ScoringServerClient
     from mlflow.version import VERSION
     ours, theirs = (ScoringServerClient("127.0.0.1", urlsplit(servers[s]).port) for s in ("trainpipe", "mlflow"))
-    ours.wait_server_ready(timeout=10)  # the fixture waited for /ready already; this is /ping's turn
+    ours.wait_server_ready(timeout=300)  # the fixture waited for /ready already; this is /ping's turn (a limit for a hung server, not a wait)
     assert ours.get_version() == VERSION
     pd.testing.assert_frame_equal(ours.invoke(ROWS).get_predictions(), theirs.invoke(ROWS).get_predictions())

@@ -248,7 +248,7 @@ class Batcher:
     async def _answer(self, jobs: list[_Job]):
         "One model call for `jobs`, which share params; each job's future gets its slice, or the error."
         loop, served = asyncio.get_running_loop(), self.get_served()
-        rows, start = [r for j in jobs for r in j.rows], time.perf_counter()
+        rows, began = [r for j in jobs for r in j.rows], time.perf_counter()
         try:
             if self.pending == 1: predictions = self._call(served, rows, jobs[0].params)  # alone: no thread to hand over to
             else: predictions = await loop.run_in_executor(self.pool, self._call, served, rows, jobs[0].params)
@@ -257,7 +257,7 @@ class Batcher:
                 for job in jobs: await self._answer([job])
             elif not jobs[0].future.done(): jobs[0].future.set_exception(e)
             return
-        self.last_call = time.perf_counter() - start
+        self.last_call = time.perf_counter() - began
         self.observe(len(rows), len(jobs))
         whole, start = _per_row(predictions, len(rows)), 0
         for job in jobs:
