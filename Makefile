@@ -37,7 +37,7 @@ $(VENV)/.torch: | $(BIN)/python
 # machine may keep its torch wheel.)
 install = $(1)/bin/pip install -q uv && $(1)/bin/uv pip install -q --compile-bytecode --python $(1)/bin/python $(2) \
 	  || { echo "uv could not install the project: installing it with pip"; $(1)/bin/pip install -q $(2); }
-EXTRAS ?= dev,torch,dask,hf,nlp,kubeflow,postgres
+EXTRAS ?= dev,torch,dask,hf,nlp,kubeflow,postgres,docs,browser
 $(VENV)/.installed: setup.py settings.ini $(VENV)/.torch
 	@$(call install,$(VENV),-e ".[$(EXTRAS)]")
 	@touch $@

@@ -39,7 +39,8 @@ setuptools.setup(
     install_requires=reqs("requirements"),
     extras_require={"dev": reqs("dev_requirements"), "torch": reqs("torch_requirements"), "dask": reqs("dask_requirements"),
                     "hf": reqs("hf_requirements"), "nlp": reqs("nlp_requirements"),
-                    "kubeflow": reqs("kubeflow_requirements"), "postgres": reqs("postgres_requirements")},
+                    "kubeflow": reqs("kubeflow_requirements"), "postgres": reqs("postgres_requirements"),
+                    "docs": reqs("docs_requirements"), "browser": reqs("browser_requirements")},
     entry_points={
         "console_scripts": cfg["console_scripts"].split(),
         "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],
