@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 CONFIG ?= configs/default.yaml
 
-.PHONY: setup run test test-fast test-core test-production airflow postgres team-server notebooks nbtest pytest bench readme clean
+.PHONY: setup run test test-fast test-core test-production airflow postgres team-server sync notebooks nbtest pytest bench readme clean
 
 setup: $(VENV)/.installed
 
@@ -46,16 +46,25 @@ run: setup
 	$(BIN)/trainpipe run $(CONFIG)
 
 test: setup notebooks nbtest pytest
+	@if [ -x $(CHROMIUM) ]; then $(MAKE) --no-print-directory test-browser; \
+	else echo "no Chromium at $(CHROMIUM): the browser tests are skipped (make chromium installs Debian's package)"; fi
 
-# nbs/ is the source: cleaning and exporting must not change anything that is committed.
+# After editing a notebook or settings.ini: clean the notebooks (metadata; outputs cleared by add_colab_cells), export
+# the package, lay the notebooks out with their Colab badge and setup cells (from settings.ini), tag the examples.
+SYNC = $(BIN)/nbdev_clean && $(BIN)/nbdev_export && \
+  $(BIN)/python -c "from trainpipe.colab import add_colab_cells; from trainpipe.contract import tag_examples; add_colab_cells(); tag_examples()"
+sync: setup
+	@$(SYNC)
+	@echo "notebooks and package in sync: commit what changed"
+
+# nbs/ is the source: `make sync` must not change anything that is committed.
 notebooks: setup
 	@before="$$(git status --porcelain; git diff)"; \
-	$(BIN)/nbdev_clean && $(BIN)/nbdev_export && \
-	  $(BIN)/python -c "from trainpipe.colab import add_colab_cells; from trainpipe.contract import tag_examples; add_colab_cells(); tag_examples()" || exit 1; \
+	$(SYNC) || exit 1; \
 	after="$$(git status --porcelain; git diff)"; \
 	if [ "$$before" != "$$after" ]; then \
 	  git status --short; \
-	  echo "nbdev_clean / nbdev_export / add_colab_cells / tag_examples changed files: run them and commit the result (notebooks and trainpipe/ disagree)"; \
+	  echo "notebooks and trainpipe/ disagree: run 'make sync' and commit what it changes"; \
 	  exit 1; \
 	fi; echo "notebooks and package agree"
 
@@ -66,12 +75,29 @@ nbtest: setup postgres
 # Two workers: most tests wait on kernels and subprocesses, so two files at a time keep two cores busy (11 min, not 13).
 PYTEST_WORKERS ?= 2
 pytest: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 -m "not examples and not production" tests/
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 -m "not examples and not production and not browser" tests/
 
 # The fast tier: every notebook's examples in-process (no `#| slow` cell, no stage's run section) and the pytest tests
 # that start no pipeline; under 90 s.
 test-fast: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=10 -m fast tests/
+
+# The browser tier: JupyterLab running a stage notebook, a run's HTML report and the docs site (make docs), in headless
+# Chromium driven by Playwright. Debian's chromium package, as Playwright cannot download its own browsers everywhere.
+.PHONY: chromium test-browser screens
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { echo "installing Chromium (Debian's chromium package)"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q chromium >/dev/null; }
+
+BROWSER_TESTS = TRAINPIPE_CHROMIUM=$(CHROMIUM) $(BIN)/pytest --durations=5 -m browser tests/test_browser.py
+test-browser: setup docs
+	$(BROWSER_TESTS)
+
+# The same tests, saving their screenshots (the README's pictures) to docs/screens/.
+SCREENS ?= docs/screens
+screens: setup docs
+	TRAINPIPE_SCREENS=$(SCREENS) $(BROWSER_TESTS)
 
 # The core install alone (`pip install -e .`, no extras) runs the core pipelines and refuses the others clearly.
 CORE_VENV ?= .venv-core
@@ -110,6 +136,13 @@ test-production: setup airflow postgres
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py
+
+# The docs site in _docs/ (open _docs/index.html): every notebook (the stage notebooks executed, with their tables and
+# plots), the README as the home page and the API reference. Sphinx with myst-nb, from the docs extra: nbdev_docs needs
+# the Quarto binary, which no Python package installs. docs/build.py says how; a second build runs only what changed.
+.PHONY: docs
+docs: setup
+	$(BIN)/python docs/build.py
 
 # README.md is generated from nbs/index.ipynb. nbdev_readme needs the Quarto binary, which no Python
 # package installs; nbconvert renders the same notebook to Markdown with what `make setup` installs.

@@ -228,3 +228,19 @@ def server(command: list[str], env: dict, ready: str | None = "/ready", timeout:
             try: proc.wait(timeout=30)
             except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+def project_copy(dest: Path, git: bool = False) -> Path:
+    """The project's working tree (tracked and not-ignored files, as `git status` sees them) copied to `dest`, its venv
+    linked as .venv, for a tool that must not change the project itself; with `git`, a fresh repository with it all staged."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=PROJECT, capture_output=True,
+                            text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        if (PROJECT/name).is_file():  # a deleted, not yet committed file is still listed
+            (dest/name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT/name, dest/name)
+    (dest/".venv").symlink_to(Path(sys.prefix))  # ignored by .gitignore
+    if git:
+        subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+        subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
+    return dest

@@ -14,13 +14,13 @@ def no_runs_recorded(uri) -> bool:
 
 
 BAD_INPUTS = [  # (arguments after `run`, words the one-line message must contain)
-    (["configs/default.yaml", "-p", "data.sorce=x.csv"], ["unknown config key 'data.sorce'", "did you mean 'source'"]),
+    (["configs/default.yaml", "-p", "data.sorce=x.csv"], ["unknown config key 'data.sorce'", "did you mean 'data.source'"]),
     (["configs/default.yaml", "-p", "colour=red"], ["unknown config key 'colour'", "valid keys here are"]),
     (["configs/default.yaml", "-p", "split.test_size=abc"], ["'split.test_size' must be a number", "'abc'"]),
     (["configs/default.yaml", "-p", "split.random_state=1.5"], ["'split.random_state' must be an integer"]),
     (["configs/default.yaml", "-p", "split.test_size=1.5"], ["'split.test_size' must be between 0 and 1"]),
     (["configs/default.yaml", "-p", "model.name=xgboost"], ["unknown model.name 'xgboost'", "random_forest", "ridge"]),
-    (["configs/default.yaml", "-p", "model.params.n_estimator=5"], ["model.params.n_estimator", "did you mean 'n_estimators'"]),
+    (["configs/default.yaml", "-p", "model.params.n_estimator=5"], ["model.params.n_estimator", "did you mean 'model.params.n_estimators'"]),
     (["configs/default.yaml", "-p", "model.name=linear_regression"], ["does not do classification"]),
     (["configs/default.yaml", "-p", "features.numeric=zscore"], ["unknown features.numeric 'zscore'", "standard"]),
     (["configs/default.yaml", "-p", "data.source=nowhere.csv"], ["data.source", "nowhere.csv", "does not exist"]),

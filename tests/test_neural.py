@@ -1,6 +1,7 @@
 """PyTorch networks in the pipeline: the MLP configs end to end, and a training killed by SIGKILL that resumes exactly."""
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -47,6 +48,10 @@ def test_the_mlp_config_logs_a_learning_curve_and_registers_a_servable_model(uni
     assert [m.step for m in client.get_metric_history(result["run_id"], "val_loss")] == list(range(25))
     assert "plots/learning_curve.png" in [a.path for a in client.list_artifacts(result["run_id"], "plots")]
     assert result["metrics"]["test_accuracy"] > 0.9
+    outputs = [o for c in json.loads((run/"31_train.ipynb").read_text())["cells"] for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("name") == "stderr" and "epoch" in "".join(o["text"])], "no epoch lines on stderr (pink)"
+    progress = ["".join(o["data"]["text/plain"]) for o in outputs if "".join(o.get("data", {}).get("text/plain", "")).startswith("epoch ")]
+    assert len(progress) == 1 and "\n" not in progress[0].strip() and progress[0].startswith("epoch 25/25: 100%"), progress  # one line, redrawn
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)  # not mlflow.set_tracking_uri: that would outlive this test
     model = mlflow.pyfunc.load_model(result["model_uri"])
     test = pd.read_parquet(run/"data"/"test.parquet")
@@ -76,9 +81,8 @@ def test_sigkill_mid_training_then_resume_ends_with_the_uninterrupted_weights(tm
     resumed = trainpipe("run", "--resume", "--json", "--tracking-uri", store, "--runs-dir", runs)
     assert resumed.returncode == 0, resumed.stderr
     assert last_json(resumed.stdout)["status"] == "FINISHED"
-    outputs = [o.get("text", "") for c in json.loads((run_dir/"31_train.ipynb").read_text())["cells"] for o in c.get("outputs", [])]
-    log = "".join("".join(t) if isinstance(t, list) else t for t in outputs)
-    first = int(log.split("epoch ", 1)[1].split("/")[0])
+    outputs = json.dumps([c.get("outputs", []) for c in json.loads((run_dir/"31_train.ipynb").read_text())["cells"]])
+    first = int(re.search(r"resumed at epoch (\d+)", outputs).group(1))  # the training line says where it picked up
     assert first > done, f"the resumed stage started at epoch {first}, not after the checkpointed {done + 1}"
     assert [r["epoch"] for r in json.loads((run_dir/"train"/"history.json").read_text())] == list(range(25))
     original = weights(Path(uninterrupted[1]["run_dir"]))

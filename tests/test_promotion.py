@@ -53,6 +53,10 @@ def test_the_gate_stops_a_weak_model_and_a_better_one_becomes_champion(tmp_path,
     page = Path(found.stdout.strip()).read_text()
     assert page.lstrip().lower().startswith("<!doctype html") and "data:image/png;base64" in page
     assert "load_object(" not in page  # the code cells' inputs are not shown
+    assert "passed: test_accuracy &gt;= 0.9" in page and "champion, version" in page  # the gate and the alias, in its header
+    header = lambda run: (Path(run["run_dir"])/"evaluate"/"report.html").read_text().split("</header>")[0]
+    assert '<th scope="row">alias</th><td>challenger, version' in header(second) and "does not beat" in header(second)
+    assert '<th scope="row">alias</th><td>not registered</td>' in header(result) and "failed: test_accuracy is" in header(result)
     assert "reports/report.html" in {a.path for a in client.list_artifacts(first["mlflow_run_id"], "reports")}
 
     # the leaderboard: the three runs, best first, the weak one last

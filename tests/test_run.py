@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -17,9 +18,10 @@ from mlflow import MlflowClient
 from trainpipe.core import EXAMPLE_TAG
 from trainpipe.store import declared
 
-from conftest import OWN_FORK_SERVER, last_json, mlflow_run_id, mlflow_server, shown, store_in, trainpipe
+from conftest import OWN_FORK_SERVER, PROJECT, last_json, mlflow_run_id, mlflow_server, shown, store_in, trainpipe
 
 STAGE_NOTEBOOKS = ["10_data.ipynb", "20_features.ipynb", "31_train.ipynb", "40_evaluate.ipynb", "50_register.ipynb"]
+NOTEBOOK_ARTIFACTS = {f"notebooks/{n}{suffix}" for n in (n.removesuffix(".ipynb") for n in STAGE_NOTEBOOKS) for suffix in (".ipynb", ".html")}
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +49,11 @@ def test_summary_says_where_everything_is(default_run):
     out = proc.stdout
     assert f"run {result['run_id']} FINISHED" in out
     assert "test_accuracy" in out
-    assert f"mlflow ui --backend-store-uri {uri}" in out
-    assert f"serve --model {result['model_uri']} --tracking-uri {uri}" in out
+    scripts = os.path.relpath(Path(sys.executable).parent.resolve(), PROJECT)  # the runs start in the project folder
+    assert f"MLflow UI  {scripts}/mlflow ui --backend-store-uri {uri}" in out  # runnable without activating the venv
+    assert f"serve      {scripts}/trainpipe serve --model {result['model_uri']} --tracking-uri {uri}" in out
+    metrics = [line for line in out.splitlines() if line.startswith("  test_")]
+    assert len(metrics) > 10 and len({line.rindex(" ") for line in metrics}) == 1, "the values form one column, whatever the names' widths"
     assert "10_data.ipynb" in out and "50_register.ipynb" in out
     for stage in ("data", "features", "train", "evaluate", "register"):
         assert re.search(rf"{stage}\s+done in", proc.stderr)
@@ -95,8 +100,11 @@ def test_mlflow_run_has_params_metrics_tags_and_artifacts(default_run):
     assert tags["config"] == "default"
     top = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"config.yaml", "notebooks", "plots"} <= top
-    assert {a.path for a in client.list_artifacts(run.info.run_id, "notebooks")} == {f"notebooks/{n}" for n in STAGE_NOTEBOOKS}
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "notebooks")} == NOTEBOOK_ARTIFACTS  # each notebook, and as a page
     assert "plots/confusion_matrix.png" in {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert params["features.tokenizer"] == "words" != "***"  # a tokenizer is not a token: only secret-looking names are masked
+    assert not [k for k in params if k.startswith(("tune.", "monitor."))]  # no stage of this pipeline reads them
+    assert {"pipeline.jobs", "evaluate.gate", "register.model_name", "experiment"} <= set(params)
 
 
 def test_model_is_logged_in_the_run_and_registered(default_run):
@@ -110,6 +118,44 @@ def test_model_is_logged_in_the_run_and_registered(default_run):
     logged = client.get_logged_model(record["logged_model_uri"].removeprefix("models:/"))
     assert logged.source_run_id == result["run_id"]
     assert logged.name == "model"
+    assert client.get_registered_model(name).description.startswith("Predicts species (classification) from raw rows like those of")
+    described, metrics = mv.description, result["metrics"]
+    assert described.startswith(f"From run {result['run_id']}: test_accuracy {metrics['test_accuracy']:.4f} (95% interval "
+                                f"{metrics['test_accuracy_ci_low']:.4f} to {metrics['test_accuracy_ci_high']:.4f}) on ")  # as evaluate measured
+    dataset = json.loads((Path(result["run_dir"])/"data"/"dataset.json").read_text())
+    assert f"Data fingerprint {dataset['digest']}." in described and "Gate passed (no criteria)." in described and "Aliased champion" in described
+
+
+def test_the_report_leads_with_what_it_reports_on(default_run):
+    "The HTML report: a header of the run's facts first, then the comparison, then the plots, the method folded away; no badge."
+    _, result, uri, _ = default_run
+    run_dir, metrics = Path(result["run_dir"]), result["metrics"]
+    page = (run_dir/"evaluate"/"report.html").read_text()
+    assert json.loads((run_dir/"run.json").read_text())["report"] == str(run_dir/"evaluate"/"report.html")
+    assert "colab" not in page.lower()
+    header = page[page.index('<header id="report-header">'):page.index("</header>")]
+    labels = re.findall(r'<th scope="row">([^<]+)</th>', header)
+    assert labels == ["run", "date", "experiment", "data set", "data fingerprint", "target", "model", "model params", "headline metric",
+                      "gate", "alias"]
+    dataset = json.loads((run_dir/"data"/"dataset.json").read_text())
+    for text in (result["run_id"], "config default", "penguins", f"penguins.csv ({dataset['rows']} rows", dataset["digest"], "species (classification)",
+                 "random_forest", "n_estimators=100, random_state=42", f"test_accuracy {metrics['test_accuracy']:.4f}",
+                 f"95% interval {metrics['test_accuracy_ci_low']:.4f} to", "passed: no criteria", "champion, version"):
+        assert text in header, text
+    at = [page.index(s) for s in ('id="report-header"', "Beside the experiment", "<img", '<details id="report-method"')]
+    assert at == sorted(at)  # the header, the comparison, the plots, then the method
+    assert "overflow-x: auto" in page  # a wide table scrolls in its box
+    assert "reports/report.html" in {a.path for a in MlflowClient(uri).list_artifacts(result["mlflow_run_id"], "reports")}
+
+
+def test_every_executed_notebook_is_also_a_page(default_run):
+    "Beside each executed notebook, its HTML, with the code and outputs but without the Colab cells and parameters plumbing."
+    _, result, _, _ = default_run
+    run_dir = Path(result["run_dir"])
+    assert sorted(p.name for p in run_dir.glob("*.html")) == [n.replace(".ipynb", ".html") for n in STAGE_NOTEBOOKS]
+    page = (run_dir/"31_train.html").read_text()
+    assert "run_train" in page and "section" in page  # the code (highlighted, so split into spans), with its outputs
+    assert "colab" not in page.lower() and f"run_dir = &quot;{run_dir}" not in page  # no Colab cells, no injected parameters
 
 
 def test_evaluate_stage_metrics_interval_plots_and_per_class_table(default_run):
@@ -202,7 +248,7 @@ def test_mlflow_ui_shows_the_run(default_run):
         assert run["info"]["status"] == "FINISHED"
         assert {m["key"]: m["value"] for m in run["data"]["metrics"]}["test_accuracy"] == pytest.approx(result["metrics"]["test_accuracy"])
         listing = json.load(urllib.request.urlopen(f"{base}/api/2.0/mlflow/artifacts/list?run_id={result['run_id']}&path=notebooks"))
-        assert {f["path"] for f in listing["files"]} == {f"notebooks/{n}" for n in STAGE_NOTEBOOKS}
+        assert {f["path"] for f in listing["files"]} == NOTEBOOK_ARTIFACTS
         assert b"<html" in urllib.request.urlopen(base).read()[:200].lower()
 
 
@@ -224,7 +270,10 @@ def test_a_rerun_with_nothing_changed_reuses_every_stage_and_still_records_a_run
     assert run.info.status == "FINISHED" and run.data.tags["trainpipe_run_id"] == again["run_id"]
     assert run.data.tags["cached"] == "true" and run.data.tags["cached_stages"] == "data,features,train,evaluate,register"
     assert run.data.metrics["test_accuracy"] == first["metrics"]["test_accuracy"]
-    assert {a.path for a in client.list_artifacts(recorded, "notebooks")} == {f"notebooks/{n}" for n in STAGE_NOTEBOOKS}
+    assert {a.path for a in client.list_artifacts(recorded, "notebooks")} == NOTEBOOK_ARTIFACTS
+    assert "reports/report.html" in {a.path for a in client.list_artifacts(recorded, "reports")}
+    page = (run_dir/"evaluate"/"report.html").read_text()
+    assert again["run_id"] in page and first["run_id"] not in page  # the report of this run, not the cached one
     assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith("tracking")) == []  # nothing left to record
 
 
@@ -259,10 +308,39 @@ def test_part_of_a_pipeline_runs_with_from_to_and_stages(default_run, tmp_path):
     tail = trainpipe("run", "configs/default.yaml", "--stages", "evaluate", "--json", "--tracking-uri", uri, "--runs-dir", tmp/"runs")
     assert tail.returncode == 0, tail.stderr  # data, features and train come from the cache
     assert last_json(tail.stdout)["metrics"]["test_accuracy"] == first["metrics"]["test_accuracy"]
+    page = (Path(last_json(tail.stdout)["run_dir"])/"evaluate"/"report.html").read_text()
+    assert '<th scope="row">register</th><td>stage not run</td>' in page
     refused = trainpipe("run", "configs/default.yaml", "--from", "train", "--tracking-uri", uri, "--runs-dir", tmp_path)
     assert refused.returncode == 2
     assert refused.stderr.strip() == ("trainpipe: error: stage 'data' must run before train, and its outputs are not cached; "
                                       "include it (--from data) or run the whole pipeline once")
+
+
+def test_a_core_install_logs_no_progress_warning_and_a_partial_run_is_listed_apart(default_run, tmp_path):
+    """Without ipywidgets, tqdm.auto (which MLflow imports) warns `IProgress not found` in a Jupyter kernel: neither the
+    executed notebook nor the stage's log shows it, in a kernel started afresh that imports the stage's libraries first.
+    The run stops before register, so `trainpipe runs` lists it as partial, after the ranked runs, with no rank."""
+    _, first, uri, tmp = default_run
+    core = tmp_path/"core"
+    core.mkdir()
+    (core/"ipywidgets.py").write_text("raise ImportError('a core install has no ipywidgets')\n")
+    proc = trainpipe("run", "configs/default.yaml", "--stages", "evaluate", "--force", "--json", "--tracking-uri", uri,
+                     "--runs-dir", tmp/"runs", env={"PYTHONPATH": core, "TRAINPIPE_FORK_KERNELS": "0"})
+    assert proc.returncode == 0, proc.stderr
+    result = last_json(proc.stdout)
+    run_dir = Path(result["run_dir"])
+    assert (run_dir/"40_evaluate.ipynb").is_file()
+    for written in [*run_dir.glob("*.ipynb"), *run_dir.glob("*.log")]:
+        assert "IProgress" not in written.read_text() and "TqdmWarning" not in written.read_text(), written.name
+    board = trainpipe("runs", "--tracking-uri", uri)  # no --experiment: each experiment under its own heading
+    assert board.returncode == 0, board.stderr
+    lines = board.stdout.splitlines()
+    assert lines[0].startswith("experiment penguins: ") and lines[0].endswith("ranked by test_accuracy")
+    rows = {line.split()[1]: line for line in lines[2:] if line.strip() and not line.startswith("experiment")}
+    assert rows[result["mlflow_run_id"]].startswith("-") and "PARTIAL (to evaluate)" in rows[result["mlflow_run_id"]]
+    assert rows[first["mlflow_run_id"]].split()[0].isdigit() and " FINISHED " in rows[first["mlflow_run_id"]]
+    ranks = [line.split()[0] for line in lines[2:] if line.strip() and not line.startswith("experiment")]
+    assert ranks == sorted(ranks, key=lambda r: r == "-"), "no partial run among the ranked ones"
 
 
 def _papermill_stages(project: Path, cwd: Path, run_dir: Path, out: Path, guard: Path) -> list:
@@ -284,6 +362,7 @@ def test_every_stage_runs_alone_with_plain_papermill_from_any_folder(default_run
     guard = tmp_path/"guard"  # importing torch or transformers in these kernels fails the stage
     guard.mkdir()
     for module in ("torch", "transformers"): (guard/f"{module}.py").write_text(f"raise RuntimeError('a default stage imported {module}')\n")
+    (guard/"ipywidgets.py").write_text("raise ImportError('a core install has no ipywidgets')\n")  # as `pip install -e .` leaves it
     runs = {folder: tmp_path/f"from-{folder or 'root'}" for folder in ("", "nbs")}
     for run in runs.values(): run.mkdir()
     with ThreadPoolExecutor(2) as pool:
@@ -299,3 +378,24 @@ def test_every_stage_runs_alone_with_plain_papermill_from_any_folder(default_run
             cells = json.loads((run/name).read_text())["cells"]
             examples = [c for c in cells if EXAMPLE_TAG in c["metadata"].get("tags", [])]
             assert examples and all(not c["outputs"] and c["execution_count"] is None for c in examples), name
+            printed = json.dumps([c.get("outputs", []) for c in cells])
+            assert "IProgress" not in printed and "TqdmWarning" not in printed, f"{name} shows tqdm's ipywidgets warning"
+
+
+def test_a_run_in_the_project_leaves_nothing_for_git_to_show(tmp_path):
+    "A run with the defaults writes runs/, mlflow.db, its lock and MLflow's mlruns/ into the project: .gitignore covers each."
+    clone = tmp_path/"project"  # the project as it stands, committed in a repository of its own
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=PROJECT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (PROJECT/name).is_file():
+            (clone/name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT/name, clone/name)
+    def git(*args) -> str:
+        return subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args], cwd=clone,
+                              capture_output=True, text=True, check=True).stdout
+    git("init", "-q"); git("add", "-A"); git("commit", "-qm", "the project")
+    proc = trainpipe("run", "configs/default.yaml", "-p", "pipeline.stages=[data]", cwd=clone, env=OWN_FORK_SERVER)
+    assert proc.returncode == 0, proc.stderr
+    assert (clone/"mlflow.db.lock").is_file() and (clone/"mlflow.db").is_file() and (clone/"runs").is_dir()
+    assert git("status", "--porcelain") == ""

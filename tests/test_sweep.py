@@ -39,7 +39,7 @@ def test_a_bad_grid_key_is_rejected_before_anything_runs(tmp_path, store):
                      "--runs-dir", tmp_path/"runs")
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("trainpipe: error: model.params.n_estimator is not a parameter of RandomForestClassifier; "
-                                          "did you mean 'n_estimators'?")
+                                          "did you mean 'model.params.n_estimators'?")
     assert not (tmp_path/"runs").exists()
     assert not MlflowClient(store).search_runs([e.experiment_id for e in MlflowClient(store).search_experiments()])
 

@@ -122,11 +122,12 @@ class StageCache:
         return entry
 
     def save(self, stage: str, key: str, parts: dict, outputs: Path, notebook: Path) -> str:
-        "Store a finished stage's outputs and notebook; return their fingerprint."
+        "Store a finished stage's outputs and notebook (with its HTML beside it, if any); return their fingerprint."
         (self.root/stage).mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=self.root/stage, prefix=".tmp-"))
         shutil.copytree(outputs, tmp/"outputs") if outputs.is_dir() else (tmp/"outputs").mkdir()
         shutil.copy2(notebook, tmp/"notebook.ipynb")
+        if notebook.with_suffix(".html").is_file(): shutil.copy2(notebook.with_suffix(".html"), tmp/"notebook.html")  # its rendering
         files = _manifest(tmp/"outputs")
         write_json({"key": key, "parts": parts, "files": files, "notebook": notebook.name}, tmp/"manifest.json")
         try: os.rename(tmp, self.root/stage/key)
@@ -137,6 +138,7 @@ class StageCache:
         "Copy a cache entry into a run folder; return its fingerprint."
         shutil.copytree(entry/"outputs", outputs, dirs_exist_ok=True)
         shutil.copy2(entry/"notebook.ipynb", notebook)
+        if (entry/"notebook.html").is_file(): shutil.copy2(entry/"notebook.html", notebook.with_suffix(".html"))
         return fingerprint(read_json(entry/"manifest.json")["files"])
 
     def latest_parts(self, stage: str) -> dict | None:

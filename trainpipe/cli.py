@@ -13,9 +13,9 @@ from pathlib import Path
 from .core import TrainpipeError, find_project_dir, read_json
 
 # %% auto #0
-__all__ = ['NOT_PROMOTED', 'COMMANDS', 'make_parser', 'summary', 'run_command', 'status_command', 'sweep_command', 'run_table',
-           'runs_command', 'report_command', 'reproduce_command', 'serve_command', 'monitor_command', 'predict_command',
-           'task_command', 'export_command', 'team_server_command', 'main']
+__all__ = ['NOT_PROMOTED', 'COMMANDS', 'make_parser', 'summary', 'run_command', 'partial_tag', 'status_command', 'sweep_command',
+           'run_table', 'run_groups', 'runs_command', 'report_command', 'reproduce_command', 'serve_command',
+           'monitor_command', 'predict_command', 'task_command', 'export_command', 'team_server_command', 'main']
 
 # %% ../nbs/70_cli.ipynb #b530ebe1
 def make_parser() -> argparse.ArgumentParser:
@@ -55,9 +55,9 @@ def make_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the project)")
     sweep.add_argument("--runs-dir", help="folder for run folders and the stage cache (default: runs/ in the project)")
     runs = commands.add_parser("runs", help="list the recorded pipeline runs, best first, as a table")
-    runs.add_argument("--experiment", help="only this MLflow experiment (default: all)")
+    runs.add_argument("--experiment", help="only this MLflow experiment (default: each, ranked apart, the project's own first)")
     runs.add_argument("--sort", metavar="METRIC", help="metric to rank by (default test_accuracy, or test_rmse); errors rank lowest first")
-    runs.add_argument("--limit", type=int, default=20, metavar="N", help="rows to print (default 20)")
+    runs.add_argument("--limit", type=int, default=20, metavar="N", help="rows to print per experiment (default 20)")
     runs.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the project)")
     report = commands.add_parser("report", help="print the path of a run's HTML report")
     report.add_argument("run_id", metavar="RUN_ID", help="the run: a folder name in runs/, which is also its MLflow run id")
@@ -156,6 +156,10 @@ def _short(path) -> str:
     try: return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError: return str(path)
 
+def _script(name: str) -> str:
+    "The console script `name` beside the running interpreter (`.venv/bin/mlflow`), which works without activating its environment."
+    return _short(Path(sys.executable).parent/name)
+
 def _short_uri(uri: str) -> str:
     "A sqlite URI with its path shortened like `_short`."
     return f"sqlite:///{_short(uri.removeprefix('sqlite:///'))}" if uri.startswith("sqlite:///") else uri
@@ -172,19 +176,20 @@ def summary(result) -> str:
     "The text printed at the end of a run."
     reused = f" ({len(result.cached)} of {len(result.notebooks)} stages from the cache)" if result.cached else ""
     lines = [f"run {result.run_id} {result.status} in {result.seconds:.1f}s{reused}"]
-    for k, v in sorted(result.metrics.items()):
-        if k.startswith("test_"): lines.append(f"  {k:<22} {v:.4f}")
+    shown = sorted((k, v) for k, v in result.metrics.items() if k.startswith("test_"))
+    width = max((len(k) for k, _ in shown), default=0)
+    lines += [f"  {k:<{width}} {v:.4f}" for k, v in shown]
     lines.append(f"notebooks  {_short(result.run_dir)}/ ({', '.join(p.name for p in result.notebooks)})")
     if result.tracking_uri and not result.mlflow_run_id:
         lines.append("MLflow     every stage came from the cache: the run is being recorded in the background (see run.json)")
     if result.tracking_uri:
-        lines.append(f"MLflow UI  mlflow ui --backend-store-uri {_short_uri(result.tracking_uri)}   (then open http://127.0.0.1:5000)")
+        lines.append(f"MLflow UI  {_script('mlflow')} ui --backend-store-uri {_short_uri(result.tracking_uri)}   (then open http://127.0.0.1:5000)")
     if result.report: lines.append(f"report     {_short(result.report)}")
     if result.not_promoted: lines.append(f"gate       not passed, so not registered: {'; '.join(result.not_promoted)}")
     if result.model_uri:
         lines.append(f"model      {result.model_uri}")
         store = f" --tracking-uri {_short_uri(result.tracking_uri)}" if result.tracking_uri else ""
-        lines.append(f"serve      {_short(Path(sys.executable).parent/'trainpipe')} serve --model {result.model_uri}{store}")
+        lines.append(f"serve      {_script('trainpipe')} serve --model {result.model_uri}{store}")
     return "\n".join(lines)
 
 # %% ../nbs/70_cli.ipynb #7520a1ee
@@ -208,10 +213,21 @@ def run_command(args) -> int:
         tags = {"mlflow.parentRunId": args.parent_run} if args.parent_run else None
         picked = args.stages or args.start or args.end
         only = select_stages(cfg.pipeline.graph(), args.stages and args.stages.split(","), args.start, args.end) if picked else None
+        tags = {**(tags or {}), **partial_tag(cfg.pipeline.graph(), only)} or None
         result = run_pipeline(cfg, config_name=config.stem, project=project, runs_dir=args.runs_dir,
                               tracking_uri=args.tracking_uri, force=force, on_stage=_progress, tags=tags, only=only,
                               defer_tracking=not args.wait_tracking)
     return _report(result, args.json)
+
+def partial_tag(graph: dict, # the config's stage graph
+                only: list[str] | None, # the stages asked for (`select_stages`); None: all
+               ) -> dict[str, str]:
+    "The tag of a run that stops short of the graph's last stages, `{'partial': 'to data'}`; none for a run that reaches them."
+    from trainpipe.config import upstream
+    from trainpipe.tracking import PARTIAL_TAG
+    if not only: return {}
+    left_out = [n for n in graph if n not in only and not any(n in upstream(graph, o) for o in only)]
+    return {PARTIAL_TAG: f"to {only[-1]}"} if left_out else {}
 
 NOT_PROMOTED = 3  # the exit status of a run whose model the gate stopped
 
@@ -266,14 +282,39 @@ def run_table(tracking_uri: str, experiment: str | None = None, # the store, and
     metric, rows = leaderboard(tracking_uri, experiment, sort, limit=limit)
     return metric, [{**{k: v for k, v in r.items() if k != "metrics"}, metric: r["metrics"].get(metric)} for r in rows]
 
+def _project_experiment() -> str | None:
+    "The experiment the project's default config records into, if there is a project here."
+    try:
+        from trainpipe.config import load_config
+        project = find_project_dir()
+        return load_config(project/"configs"/"default.yaml", [], project=project).experiment
+    except (TrainpipeError, OSError): return None
+
+def run_groups(tracking_uri: str, experiment: str | None = None, # one experiment's name; None: each that has pipeline runs
+               sort: str | None = None, limit: int = 20) -> list[tuple[str, str, list[dict]]]:
+    """(experiment, metric ranked by, rows) for one experiment, or for each, the project's own first, then the most recently
+    run. Experiments are ranked apart: their headline metrics differ (accuracy, rmse), and so do their data sets."""
+    if experiment: return [(experiment, *run_table(tracking_uri, experiment, sort, limit))]
+    from trainpipe.tracking import leaderboard
+    _, every = leaderboard(tracking_uri)
+    names = sorted({r["experiment"]: r["started"] for r in every}.items(), key=lambda kv: kv[1], reverse=True)
+    names = sorted((n for n, _ in names), key=lambda n: n != _project_experiment())  # stable: the project's first
+    return [(name, *run_table(tracking_uri, name, sort, limit)) for name in names]
+
 def runs_command(args) -> int:
-    "Print the leaderboard of recorded runs."
+    "Print the leaderboard of recorded runs: one experiment's, or each experiment's under a heading of its own."
     from trainpipe.tracking import resolve_tracking_uri
-    metric, rows = run_table(resolve_tracking_uri(args.tracking_uri), args.experiment, args.sort, args.limit)
-    print(f"{'rank':<5} {'run':<33} {'experiment':<16} {'config':<16} {'model':<18} {'status':<9} {metric or 'metric':>14}  started")
-    for i, r in enumerate(rows, 1):
-        value = "" if r.get(metric) is None else format(r[metric], ".4f")
-        print(f"{i:<5} {r['run_id']:<33} {r['experiment'][:16]:<16} {r['config'][:16]:<16} {r['model'][:18]:<18} {r['status']:<9} {value:>14}  {r['started']}")
+    groups = run_groups(resolve_tracking_uri(args.tracking_uri), args.experiment, args.sort, args.limit)
+    if not groups: print("no pipeline runs recorded yet; trainpipe run CONFIG records one")
+    for n, (name, metric, rows) in enumerate(groups):
+        if n: print()
+        if not args.experiment: print(f"experiment {name}: {len(rows)} run(s), ranked by {metric or 'nothing yet'}")
+        status = max([9, *(len(r["status"]) for r in rows)])
+        print(f"{'rank':<5} {'run':<33} {'config':<16} {'model':<18} {'status':<{status}} {metric or 'metric':>14}  started")
+        for i, r in enumerate(rows, 1):
+            value = "" if r.get(metric) is None else format(r[metric], ".4f")
+            place = "-" if r["status"].startswith("PARTIAL") else i  # not ranked among the whole runs
+            print(f"{place:<5} {r['run_id']:<33} {r['config'][:16]:<16} {r['model'][:18]:<18} {r['status']:<{status}} {value:>14}  {r['started']}")
     return 0
 
 # %% ../nbs/70_cli.ipynb #f8c2fa54

@@ -5,19 +5,24 @@
 # %% ../nbs/06_colab.ipynb #776afcb0
 from __future__ import annotations
 
+import ast
 import configparser
+import copy
 import json
+import re
+import string
 import uuid
 from pathlib import Path
 
 from .core import find_project_dir
 
 # %% auto #0
-__all__ = ['COLAB_NOTEBOOKS', 'BADGE_TAG', 'SETUP_TAG', 'project_settings', 'colab_url', 'badge_markdown', 'setup_cell',
-           'add_colab_cells']
+__all__ = ['COLAB_NOTEBOOKS', 'BADGE_TAG', 'SETUP_TAG', 'HIDDEN', 'project_settings', 'github_repo', 'clone_url', 'colab_url',
+           'badge_markdown', 'setup_cell', 'lay_out', 'add_colab_cells']
 
 # %% ../nbs/06_colab.ipynb #7ec6e058
-COLAB_NOTEBOOKS = ("10_data.ipynb", "20_features.ipynb", "25_neural.ipynb", "31_train.ipynb", "40_evaluate.ipynb", "50_register.ipynb")
+COLAB_NOTEBOOKS = ("10_data.ipynb", "20_features.ipynb", "25_neural.ipynb", "31_train.ipynb", "35_tune.ipynb",
+                   "40_evaluate.ipynb", "50_register.ipynb")
 BADGE_TAG, SETUP_TAG = "colab-badge", "colab-setup"
 
 def project_settings(project: Path | None = None) -> dict:
@@ -26,56 +31,151 @@ def project_settings(project: Path | None = None) -> dict:
     parser.read(Path(project or find_project_dir())/"settings.ini")
     return dict(parser["DEFAULT"])
 
+def github_repo(settings: dict) -> str:
+    "The project's GitHub repository, `user/repo` from `settings.ini`: what a fork edits, for the badge and the clone alike."
+    return f"{settings['user']}/{settings['repo']}"
+
+def clone_url(settings: dict) -> str:
+    "The URL the setup cell clones: the repository the badge opens the notebook from."
+    return f"https://github.com/{github_repo(settings)}"
+
 def colab_url(notebook: str, settings: dict) -> str:
     "The Colab link that opens `notebook` (a path inside the repository) from GitHub."
-    return f"https://colab.research.google.com/github/{settings['user']}/{settings['repo']}/blob/{settings['branch']}/{notebook}"
+    return f"https://colab.research.google.com/github/{github_repo(settings)}/blob/{settings['branch']}/{notebook}"
 
 def badge_markdown(notebook: str, settings: dict) -> str:
     "The markdown of the Open in Colab badge for `notebook`."
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook, settings)})"
 
 # %% ../nbs/06_colab.ipynb #a51a8ba3
-def setup_cell(settings: dict, extras: str = "torch,nlp") -> str:
-    "The source of the setup cell: install the project on Colab, nothing elsewhere."
-    return f'''# Colab setup: on Google Colab, fetch and install this project, then work from its nbs/ folder; elsewhere, nothing.
-import os, subprocess, sys
+_SETUP = string.Template(r"""# Colab setup: on Google Colab, fetch and install this project, then work from its nbs/ folder; elsewhere, nothing.
+import os
 try:
     import google.colab  # noqa: F401, only importable on Colab
     _on_colab = True
 except ImportError:
     _on_colab = False
+
+def _colab_setup(url, branch, dest, lib, extras):
+    "Clone `url` into `dest`, install it keeping every package the runtime has, and work from its nbs/."
+    import importlib, importlib.metadata as md, re, subprocess, sys, tempfile
+    try: from packaging.requirements import Requirement
+    except ImportError: from pip._vendor.packaging.requirements import Requirement
+
+    class ColabSetupError(Exception):
+        def _render_traceback_(self): return [f"Colab setup stopped: {self}"]  # one sentence, not a traceback
+
+    def run(cmd, doing, next_step):
+        print(doing, flush=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode:
+            print("\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:]))
+            raise ColabSetupError(next_step)
+
+    key = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+    def _fits(req, version):
+        try: return req.specifier.contains(version, prereleases=True)
+        except Exception: return True  # a version packaging cannot read: leave it be
+    again = "run this cell again"
+    if not os.path.isdir(dest):
+        run(["git", "clone", "--quiet", "--depth", "1", "--branch", branch, url, dest], f"cloning {url} ({branch}) into {dest}",
+            f"git could not clone {url} (above: why); check that it and its branch {branch} exist and are public, "
+            f"or set TRAINPIPE_GIT_URL to a URL git can clone, then {again}")
+    pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check"]
+    if os.environ.get("TRAINPIPE_COLAB_UPGRADE"):
+        run([*pip, "-e", f"{dest}[{extras}]"], f"installing {dest}[{extras}], replacing runtime packages where it needs to",
+            f"pip could not install {lib} (above: why); fix what it names, then {again}")
+        print("done: now use Runtime > Restart session, then run this cell again")
+        return
+    have = {key(d.metadata["Name"]): d.version for d in reversed(list(md.distributions())) if d.metadata["Name"]}
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as pins:
+        pins.write("".join(f"{name}=={version}\n" for name, version in have.items() if name != key(lib) and re.fullmatch(r"[\w.+!-]+", version)))
+    run([*pip, "--no-deps", "-e", dest], f"installing {lib} from {dest}, keeping the {len(have)} packages this runtime has",
+        f"pip could not install {lib} from {dest} (above: why); fix what it names, then {again}")
+    importlib.invalidate_caches()
+    missing = []
+    for line in md.requires(lib) or []:
+        req = Requirement(line)
+        if req.marker and not any(req.marker.evaluate({"extra": e}) for e in ["", *extras.split(",")]): continue
+        found = have.get(key(req.name))
+        if found is None or req.extras:
+            missing.append(f"{req.name}[{','.join(sorted(req.extras))}]" if found else f"{req.name}{req.specifier}")
+        elif not _fits(req, found):
+            print(f"keeping the runtime's {req.name} {found} ({lib} asks for {req.specifier})")
+    if missing:
+        run([*pip, "-c", pins.name, *missing], f"installing what the runtime lacks: {' '.join(missing)}",
+            f"pip could not add {lib}'s missing packages without replacing ones this runtime has (above: why); to let it, "
+            f"run `%env TRAINPIPE_COLAB_UPGRADE=1`, {again}, then Runtime > Restart session")
+    else:
+        print(f"the runtime already has every package {lib} needs")
+    importlib.invalidate_caches()
+    if dest not in sys.path: sys.path.insert(0, dest)
+    os.chdir(os.path.join(dest, "nbs"))
+    print(f"ready: {lib} from {dest}, working in {os.getcwd()}")
+
 if _on_colab:
-    _dest = os.path.join(os.environ.get("TRAINPIPE_COLAB_DIR", "/content"), "{settings['repo']}")
-    if not os.path.isdir(_dest):
-        _url = os.environ.get("TRAINPIPE_GIT_URL", "{settings['git_url']}")
-        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", "{settings['branch']}", _url, _dest], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", _dest + "[{extras}]"], check=True)
-    sys.path.insert(0, _dest)
-    os.chdir(os.path.join(_dest, "nbs"))'''
+    _colab_setup(os.environ.get("TRAINPIPE_GIT_URL", "$url"), "$branch",
+                 os.path.join(os.environ.get("TRAINPIPE_COLAB_DIR", "/content"), "$repo"), "$lib", "$extras")""")
+
+def setup_cell(settings: dict, extras: str = "torch,nlp") -> str:
+    "The source of the setup cell: install the project on Colab, nothing elsewhere."
+    return _SETUP.substitute(url=clone_url(settings), branch=settings["branch"], repo=settings["repo"],
+                             lib=settings.get("lib_name", settings["repo"]), extras=extras)
 
 # %% ../nbs/06_colab.ipynb #bb7954de
+HIDDEN = {"source_hidden": True}  # JupyterLab's cell metadata (under "jupyter") for a collapsed input
+
+def _source(cell: dict) -> str: return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
 def _cell(kind: str, tag: str, source: str) -> dict:
     cell = {"cell_type": kind, "id": tag, "metadata": {"tags": [tag]}, "source": source.splitlines(keepends=True)}
     return {**cell, "execution_count": None, "outputs": []} if kind == "code" else cell
 
-def _same(cell: dict, want: dict) -> bool:
-    text = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-    return cell["cell_type"] == want["cell_type"] and text(cell) == text(want) and cell.get("metadata", {}).get("tags") == want["metadata"]["tags"]
+def _is_title(cell: dict) -> bool: return cell["cell_type"] == "markdown" and _source(cell).lstrip().startswith("# ")
+
+def _imports_only(body: list) -> bool:
+    "Whether statements `body` only import, directly or in `if TYPE_CHECKING:` and `try:` blocks."
+    def one(s) -> bool:
+        if isinstance(s, (ast.Import, ast.ImportFrom, ast.Pass)): return True
+        parts = {ast.If: ("body", "orelse"), ast.Try: ("body", "orelse", "finalbody")}.get(type(s))
+        return bool(parts) and all(_imports_only(getattr(s, p)) for p in parts) and all(_imports_only(h.body) for h in getattr(s, "handlers", []))
+    return all(map(one, body))
+
+def _is_plumbing(cell: dict) -> bool:
+    "A `#| default_exp` cell, or a code cell of nothing but imports."
+    if cell["cell_type"] != "code": return False
+    if re.match(r"\s*#\s*\|\s*default_exp\b", _source(cell)): return True
+    try: body = ast.parse(_source(cell)).body
+    except SyntaxError: return False  # IPython magics and the like
+    return bool(body) and _imports_only(body)
+
+def lay_out(nb: dict, top: list[dict] = (), # cells to put right after the title: a stage's badge and setup cells
+           ) -> dict:
+    "`nb` with its title cell first, then `top`, then its set-up cells collapsed; outputs cleared."
+    cells = [c for c in nb["cells"] if not {BADGE_TAG, SETUP_TAG} & set(c.get("metadata", {}).get("tags", []))]
+    at = next((i for i, c in enumerate(cells) if _is_title(c)), None)
+    head, rest = ([cells[at]], cells[:at] + cells[at + 1:]) if at is not None else ([], cells)
+    for c in rest:
+        if c.get("id") in (BADGE_TAG, SETUP_TAG): c["id"] = uuid.uuid4().hex[:8]  # a copied cell: cell ids must be unique
+    top = [copy.deepcopy(c) for c in top]
+    for c in top + rest[:next((i for i, c in enumerate(rest) if not _is_plumbing(c)), len(rest))]:
+        if c["cell_type"] == "code": c.setdefault("metadata", {}).setdefault("jupyter", {}).update(HIDDEN)
+    for c in top + rest:
+        if c["cell_type"] == "code": c.update(outputs=[], execution_count=None)
+    return {**nb, "cells": head + top + rest}
 
 def add_colab_cells(project: Path | None = None) -> list[str]:
-    "Write the badge and setup cells at the top of each notebook in `COLAB_NOTEBOOKS`; the names of those changed."
+    "Lay out every notebook in `nbs/` (`lay_out`), with the badge and setup cells in each of `COLAB_NOTEBOOKS`; the names of those changed."
     project = Path(project or find_project_dir())
     settings, changed = project_settings(project), []
-    for name in COLAB_NOTEBOOKS:
-        path = project/"nbs"/name
+    for path in sorted((project/"nbs").glob("*.ipynb")):
         nb = json.loads(path.read_text())
-        ours = [_cell("markdown", BADGE_TAG, badge_markdown(f"nbs/{name}", settings)), _cell("code", SETUP_TAG, setup_cell(settings))]
-        clash = any(c.get("id") in (BADGE_TAG, SETUP_TAG) for c in nb["cells"][2:])  # cell ids must be unique
-        if len(nb["cells"]) >= 2 and all(_same(c, w) for c, w in zip(nb["cells"], ours)) and not clash: continue
-        rest = [c for c in nb["cells"] if not {BADGE_TAG, SETUP_TAG} & set(c.get("metadata", {}).get("tags", []))]
-        for c in rest:
-            if c.get("id") in (BADGE_TAG, SETUP_TAG): c["id"] = uuid.uuid4().hex[:8]
-        nb["cells"] = ours + rest
-        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-        changed.append(name)
+        top = ([_cell("markdown", BADGE_TAG, badge_markdown(f"nbs/{path.name}", settings)), _cell("code", SETUP_TAG, setup_cell(settings))]
+               if path.name in COLAB_NOTEBOOKS else [])
+        new = lay_out(copy.deepcopy(nb), top)
+        if new == nb: continue
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(new, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
+        tmp.replace(path)  # atomic: Lab or nbdev never reads half a notebook
+        changed.append(path.name)
     return changed

@@ -222,9 +222,9 @@ def _check_value(value, hint, key: str):
 # %% ../nbs/01_config.ipynb #83088f27
 def _unknown_key(key: str, valid: list[str]) -> TrainpipeError:
     "The error for a config key that the schema does not have."
-    leaf = key.rsplit(".", 1)[-1]
+    parent, _, leaf = key.rpartition(".")
     close = difflib.get_close_matches(leaf, valid, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    hint = f"did you mean '{parent + '.' if parent else ''}{close[0]}'? " if close else ""  # the whole key, as -p takes it
     return TrainpipeError(f"unknown config key '{key}'; {hint}valid keys here are: {', '.join(valid)}")
 
 def _build(cls, raw, where: str = ""):

@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import threading
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +23,9 @@ __all__ = ['EXAMPLE_TAG', 'TrainpipeError', 'atomic_path', 'write_json', 'read_j
 # %% ../nbs/00_core.ipynb #ad75d3ce
 class TrainpipeError(Exception):
     "A user mistake, explained in one sentence that names the thing and the fix."
+
+# %% ../nbs/00_core.ipynb #c16f88d0
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto without ipywidgets: the text bar is fine
 
 # %% ../nbs/00_core.ipynb #fbb9ba4b
 @contextmanager

@@ -267,6 +267,27 @@ def _misclassified(run_dir: Path, y_test: pd.Series, pred, shape: list[int]):
     return image_grid(pixels, [f"{t} as {p}" for t, p in zip(truth[wrong], pred[wrong])],
                       title=f"{int((pred != truth).sum())} of {len(truth)} test images misclassified (true as predicted)")
 
+def _facts(run_dir: Path, model_name: str, params: dict, # the run folder, and the model that was fitted
+           metrics: dict, task: str, test_rows: int, resamples: int, # what the stage measured, and how
+          ) -> dict[str, str]:
+    "What the report's header says about this evaluation: the data set and its fingerprint, the target, the model, the headline metric."
+    from trainpipe.core import read_json
+    from trainpipe.tracking import lower_is_better, redact
+    summary, found = read_json(run_dir/"data"/"summary.json"), run_dir/"data"/"dataset.json"
+    data = read_json(found) if found.exists() else {}
+    source = redact({"data.source": data.get("source", summary.get("source", "unknown"))})["data.source"]  # no password of a URL
+    headline = headline_metric(task)
+    low, high = metrics.get(f"{headline}_ci_low"), metrics.get(f"{headline}_ci_high")
+    interval = (f"95% interval {low:.4f} to {high:.4f} ({resamples} bootstrap resamples)" if low is not None
+                else "no interval: evaluate.bootstrap is 0")
+    return {"data set": source + (f" ({data['rows']} rows, {len(data['columns'])} columns)" if data else ""),
+            "data fingerprint": data.get("digest", "unknown"),
+            "target": f"{summary['target']} ({task})",
+            "model": model_name,
+            "model params": ", ".join(f"{k}={v!r}" for k, v in (params or {}).items()) or "the model's defaults",
+            "headline metric": f"{headline} {metrics[headline]:.4f} on {test_rows} test rows, {interval}; "
+                               f"{'lower' if lower_is_better(headline) else 'higher'} is better"}
+
 def run_evaluate(run_dir: Path, # the run folder: reads data/, features/ and train/, writes evaluate/
                  evaluate: EvaluateConfig, # the interval, the overfitting threshold and the learning curve
                  model: ModelConfig, # the configured model, whose registry entry says which types loading it may trust
@@ -284,6 +305,7 @@ def run_evaluate(run_dir: Path, # the run folder: reads data/, features/ and tra
     task = read_json(run_dir/"data"/"summary.json")["task"]
     spec = run_dir/"train"/"model_spec.json"
     name = read_json(spec)["model_name"] if spec.exists() else model.name  # tuning may pick another
+    params = read_json(spec)["model_params"] if spec.exists() else model.params
     fitted = load_object(run_dir/"train"/"model.skops", trusted_types(name))
     X_train, X_test = load_frame(rows["X_train"]), load_frame(rows["X_test"])
     y_train, y_test = load_frame(rows["y_train"]).iloc[:, 0], load_frame(rows["y_test"]).iloc[:, 0]
@@ -321,6 +343,7 @@ def run_evaluate(run_dir: Path, # the run folder: reads data/, features/ and tra
         comparison = compare_runs(tracking_uri, experiment, metrics, headline)
         if len(comparison) > 1: figures["comparison"] = comparison_plot(comparison, headline)
 
-    declare(out, metrics=metrics, tags={"overfitting": str(overfitting).lower()}, figures=figures, report=True)
+    facts = _facts(run_dir, name, params, metrics, task, len(X_test), evaluate.bootstrap)
+    declare(out, metrics=metrics, tags={"overfitting": str(overfitting).lower()}, facts=facts, figures=figures, report=True)
     return {"metrics": metrics, "test_rows": len(X_test), "overfitting": overfitting, "per_class": per_class, "learning_curve": curve,
             "comparison": comparison, "figures": {k: out/f"{k}.png" for k in figures}, "model": fitted}

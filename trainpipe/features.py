@@ -27,8 +27,8 @@ from .core import TrainpipeError, choose
 __all__ = ['NUMERIC_SCALERS', 'MAX_CATEGORIES', 'CATEGORICAL_ENCODERS', 'NUMERIC_IMPUTERS', 'TEXT_MIN_WORDS', 'DATETIME_PARTS',
            'TOKENIZERS', 'TEXT_ENCODERS', 'PAD', 'UNKNOWN', 'MINILM', 'TRUSTED_TYPES', 'split_columns', 'DatetimeParts',
            'tokenize', 'TextFeatures', 'TokenSequences', 'pretrained_path', 'pretrained_tokenizer', 'TransformerTokens',
-           'ImageNormalizer', 'as_images', 'make_preprocessor', 'check_features', 'FeaturesStage', 'run_features',
-           'stage_requirements', 'check_stage']
+           'ImageNormalizer', 'as_images', 'make_preprocessor', 'features_table', 'check_features', 'FeaturesStage',
+           'run_features', 'stage_requirements', 'check_stage']
 
 # %% ../nbs/20_features.ipynb #7a4f5e7f
 NUMERIC_SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler, "none": None}
@@ -248,6 +248,22 @@ def make_preprocessor(columns: dict[str, list[str]], # column names by kind, fro
                        TransformerTokens(f.tokenizer, f.max_len) if f.text == "transformer" else TextFeatures(f.text, f.max_features, f.ngrams, f.tokenizer))
         parts.append((f"text_{c}", encode_text, [c]))
     return ColumnTransformer([p for p in parts if len(p[2])], verbose_feature_names_out=False).set_output(transform="pandas")
+
+# %% ../nbs/20_features.ipynb #b7d2e1a1
+def features_table(preprocessor: ColumnTransformer, # a fitted `make_preprocessor`
+                  ) -> pd.DataFrame:
+    "Columns in and features out by kind of column (numeric, categorical, datetime, text), with the first features' names."
+    names, rows = preprocessor.get_feature_names_out(), {}
+    for name, _, columns in preprocessor.transformers_:
+        out = preprocessor.output_indices_[name]
+        if name == "remainder" or not len(columns): continue
+        row = rows.setdefault("text" if name.startswith("text_") else name, {"columns in": 0, "features out": 0, "first features": []})
+        row["columns in"] += len(columns)
+        row["features out"] += out.stop - out.start
+        row["first features"] += list(names[out])
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("kind")
+    table["first features"] = [", ".join(f[:4]) + (", ..." if len(f) > 4 else "") for f in table["first features"]]
+    return table
 
 # %% ../nbs/20_features.ipynb #b43e4c24
 TRUSTED_TYPES = tuple(f"trainpipe.features.{c.__name__}" for c in (DatetimeParts, TextFeatures, TokenSequences, TransformerTokens, ImageNormalizer))

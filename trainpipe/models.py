@@ -69,7 +69,7 @@ def make_model(name: str, task: str, params: dict | None = None, # constructor a
     for key in params:
         if key not in valid and not (routed and key.startswith(routed)):
             close = difflib.get_close_matches(key, valid, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
+            hint = f"did you mean 'model.params.{close[0]}'? " if close else ""
             raise TrainpipeError(f"model.params.{key} is not a parameter of {cls.__name__}; {hint}valid ones are: {', '.join(valid)}")
     return cls(**params)
 

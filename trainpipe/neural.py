@@ -23,8 +23,8 @@ from .core import TrainpipeError, choose
 # %% auto #0
 __all__ = ['ARCHITECTURES', 'ARCHITECTURE_REQUIREMENTS', 'OPTIMIZERS', 'SCHEDULERS', 'ROUTES', 'TRUSTED_TYPES', 'architecture',
            'mlp', 'text_cnn', 'augment_layer', 'image_cnn', 'transformer', 'image_grid', 'augmented_samples',
-           'resolve_device', 'resolve_precision', 'ProgressBar', 'TorchEstimator', 'TorchClassifier', 'TorchRegressor',
-           'plot_history']
+           'resolve_device', 'auto_precision', 'resolve_precision', 'epoch_line', 'ProgressBar', 'TorchEstimator',
+           'TorchClassifier', 'TorchRegressor', 'plot_history']
 
 # %% ../nbs/25_neural.ipynb #aadeedbc
 ARCHITECTURES: dict[str, Callable] = {}
@@ -181,35 +181,94 @@ def resolve_device(device: str = "auto") -> str:
     if not has[kind]: raise TrainpipeError(f"device '{device}' was asked for, but torch sees no {kind.upper()} device here; use device auto or cpu")
     return device
 
+def auto_precision(capability: tuple[int, int] | None, # the CUDA GPU's compute capability; None: no CUDA GPU
+                   bf16_supported: bool = False, # what `torch.cuda.is_bf16_supported()` says about it
+                  ) -> str:
+    "What `precision: auto` trains in: bf16 on a GPU of capability 8.0 or more that supports it, fp16 on other GPUs, fp32 without one."
+    if capability is None: return "fp32"
+    return "bf16" if tuple(capability) >= (8, 0) and bf16_supported else "fp16"
+
 def resolve_precision(precision: str, device: str) -> str:
     "`fp32`, `bf16` or `fp16`: what `precision` means on `device`."
     import torch
     choose(dict.fromkeys(("auto", "fp32", "bf16", "fp16")), precision, "precision")
     if precision != "auto": return precision
-    if not device.startswith("cuda"): return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if not device.startswith("cuda"): return auto_precision(None)
+    return auto_precision(torch.cuda.get_device_capability(device), torch.cuda.is_bf16_supported())
 
 # %% ../nbs/25_neural.ipynb #d2354242
+def _in_notebook() -> bool:
+    "Whether this runs in a Jupyter kernel (JupyterLab, Colab, a papermill run), where a display can be redrawn in place."
+    import sys
+    if "ipykernel.zmqshell" not in sys.modules: return False
+    from IPython import get_ipython
+    return isinstance(get_ipython(), sys.modules["ipykernel.zmqshell"].ZMQInteractiveShell)
+
+def _losses(record: dict) -> str:
+    "An epoch's record as `train_loss 0.4120  val_loss 0.4310  val_score 0.9200`."
+    return "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k not in ("epoch", "epoch_seconds"))
+
+def epoch_line(epoch: int, epochs: int, record: dict) -> str:
+    "The plain line for one epoch: `epoch 3/20  train_loss 0.4120  val_loss 0.4310  val_score 0.9200  0.8s`."
+    return f"epoch {epoch + 1}/{epochs}  {_losses(record)}  {record['epoch_seconds']:.1f}s"
+
 class ProgressBar:
-    "A tqdm bar over each epoch's batches in a terminal; elsewhere (papermill, a log file) one line per epoch."
-    def __init__(self, file=None): self.file = file
+    "Training progress as one updating line: redrawn in a notebook, a tqdm bar in a terminal; elsewhere one line per epoch on stdout."
+    def __init__(self, file=None, # write one plain line per epoch to this file instead
+                 every: float = 0.5, # seconds between redraws of a notebook's line within an epoch
+                ):
+        self.file, self.every, self.kind = file, every, None
 
     def on_epoch_begin(self, est, epoch):
         import sys
-        out = self.file or sys.stderr
-        self.bar = None
-        if out.isatty():
-            from tqdm import tqdm
-            self.bar = tqdm(total=est.n_batches_, desc=f"epoch {epoch + 1}/{est.epochs}", leave=False, file=out)
+        import time
+        if self.kind is not None and epoch <= self.epoch: self.on_fit_end(est)  # a new fit, after one that was interrupted
+        if self.kind is None:  # a fit starts, or resumes at `epoch`
+            self.kind = ("lines" if self.file is not None else "notebook" if _in_notebook() else
+                         "terminal" if sys.stderr.isatty() else "lines")
+            self.started, self.first, self.shown, self.postfix = time.monotonic(), epoch * est.n_batches_, 0.0, ""
+            self.resumed = f" (resumed at epoch {epoch + 1})" if epoch else ""  # from a checkpoint
+            if self.kind == "notebook":
+                from IPython.display import display
+                self.view = display({"text/plain": ""}, raw=True, display_id=True)
+            elif self.kind == "terminal":
+                from tqdm import tqdm
+                self.view = tqdm(total=est.epochs * est.n_batches_, initial=self.first, unit="batch", file=sys.stderr, dynamic_ncols=True)
+        self.epoch, self.done = epoch, epoch * est.n_batches_
+        self._show(est, True)
 
     def on_batch_end(self, est, epoch, batch, loss):
-        if self.bar: self.bar.update(); self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        self.done += 1
+        if self.kind == "terminal": self.view.update()
+        self._show(est)
 
     def on_epoch_end(self, est, epoch, record):
         import sys
-        if self.bar: self.bar.close()
-        parts = [f"{k} {v:.4f}" for k, v in record.items() if k not in ("epoch", "epoch_seconds")]
-        print(f"epoch {epoch + 1}/{est.epochs}  " + "  ".join(parts) + f"  {record['epoch_seconds']:.1f}s", file=self.file or sys.stderr)
+        self.postfix = _losses(record)
+        if self.kind == "lines": print(epoch_line(epoch, est.epochs, record), file=self.file or sys.stdout, flush=True)
+        self._show(est, True)
+
+    def on_fit_end(self, est):
+        if self.kind == "terminal": self.view.close()
+        self.kind = self.view = None
+
+    def line(self, est) -> str:
+        "The line as it stands: the epoch, a bar over all the fit's batches, times, and the last epoch's losses."
+        import time
+        from tqdm import tqdm
+        return tqdm.format_meter(self.done, est.epochs * est.n_batches_, time.monotonic() - self.started, prefix=self._desc(est),
+                                 unit="batch", initial=self.first, postfix=self.postfix or None)
+
+    def _desc(self, est) -> str: return f"epoch {self.epoch + 1}/{est.epochs}{self.resumed}"
+
+    def _show(self, est, now: bool = False):
+        import time
+        if self.kind == "terminal":
+            self.view.set_description(self._desc(est), refresh=False)
+            self.view.set_postfix_str(self.postfix, refresh=now)
+        elif self.kind == "notebook" and (now or time.monotonic() - self.shown >= self.every):
+            self.shown = time.monotonic()
+            self.view.update({"text/plain": self.line(est)}, raw=True)
 
 # %% ../nbs/25_neural.ipynb #c75aa728
 def _save_checkpoint(state: dict, folder: Path):
@@ -419,6 +478,7 @@ def _fit(est: TorchEstimator, X, y, n_outputs: int):
         _call(est.hooks, "on_epoch_end", est, epoch, record)
     if est.patience is not None and best["weights"] is not None: est.module_.load_state_dict(best["weights"])
     est.module_.eval()
+    _call(est.hooks, "on_fit_end", est)
     return est
 
 def _checkpoint_key(est, X, y) -> str:

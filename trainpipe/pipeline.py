@@ -21,16 +21,19 @@ from pathlib import Path
 from typing import Callable
 
 from .cache import StageCache, file_inputs, fingerprint, library_versions, stage_key, stale_reasons
+from .colab import BADGE_TAG, SETUP_TAG
 from .config import Config, PipelineConfig, StageSpec, flatten, load_config, stage_parameters, to_yaml, upstream
+from .contract import PARAMETERS_TAG, RUN_HEADING
 from .core import TrainpipeError, atomic_path, choose, find_project_dir, parse_python, read_json, write_json
 from .kernels import KernelPool, failure, run_notebook
 from .store import declared
 from .tracking import PipelineRun, defer_run, git_info, record_all_pending, resolve_tracking_uri
 
 # %% auto #0
-__all__ = ['RUN_VALUES', 'HOOKS', 'EXTRAS', 'REPORT', 'NOT_COMPARED', 'stage_notebook', 'notebook_parameters', 'Stage',
-           'find_stages', 'hooks_module', 'stage_hook', 'stage_needs', 'needed_modules', 'check_extras', 'check_config',
-           'select_stages', 'render_report', 'RunResult', 'open_folder', 'run_pipeline', 'pipeline_status',
+__all__ = ['RUN_VALUES', 'HOOKS', 'EXTRAS', 'REPORT', 'RUNNER_SECTIONS', 'NOT_COMPARED', 'stage_notebook', 'notebook_parameters',
+           'Stage', 'find_stages', 'hooks_module', 'stage_hook', 'stage_needs', 'needed_modules', 'check_extras',
+           'check_config', 'select_stages', 'notebook_html', 'report_header', 'render_report', 'run_params',
+           'run_facts', 'render_reports', 'RunResult', 'open_folder', 'run_pipeline', 'pipeline_status',
            'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run', 'upstream_run']
 
 # %% ../nbs/60_pipeline.ipynb #0d2148d2
@@ -167,13 +170,123 @@ def select_stages(graph: dict[str, StageSpec], # the config's stage graph (`cfg.
 
 # %% ../nbs/60_pipeline.ipynb #25099edc
 REPORT = "report.html"  # in the folder of the stage that declared `report=True`
+_PLUMBING = re.compile(r"^#\s*\|\s*(hide|default_exp)\b", re.M)  # nbdev's directives of cells a reader need not see
+_NOT_SHOWN = {BADGE_TAG, SETUP_TAG}  # cells of the notebook in Colab: no part of what a run did
+_INPUT_HIDDEN = {PARAMETERS_TAG, "injected-parameters"}  # papermill's plumbing: the values are the run's config
 
-def render_report(notebook: Path, dest: Path):
-    "Write `notebook` as standalone HTML to `dest`, without its code cells' inputs."
+def _cell_tags(cell) -> set: return set(cell.get("metadata", {}).get("tags", []))
+
+def _exporter(**settings):
     from nbconvert import HTMLExporter
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
-    body, _ = exporter.from_filename(str(notebook))
+    return HTMLExporter(template_name="lab", embed_images=True, **settings)
+
+def _write_html(nb, exporter, dest: Path, replace: dict | None = None, # marker -> HTML: nbconvert cleans a raw cell's HTML, not its text
+               ):
+    body, _ = exporter.from_notebook_node(nb)
+    for marker, html in (replace or {}).items(): body = body.replace(marker, html, 1)
     with atomic_path(dest) as tmp: tmp.write_text(body, encoding="utf-8")
+
+def notebook_html(notebook: Path, # an executed notebook
+                  dest: Path | None = None, # where to write; beside the notebook, as `.html`, by default
+                 ) -> Path:
+    "Write `notebook` as standalone HTML, with its code and outputs but without its Colab cells and the inputs of its plumbing."
+    import nbformat
+    nb = nbformat.read(str(notebook), as_version=4)
+    nb.cells = [c for c in nb.cells if not _NOT_SHOWN & _cell_tags(c)]
+    for cell in nb.cells:
+        if cell.cell_type == "code" and (_INPUT_HIDDEN & _cell_tags(cell) or _PLUMBING.search(cell.source)):
+            cell.metadata["transient"] = {"remove_source": True}  # nbconvert's way to leave out one cell's input
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.outputs or "transient" not in c.metadata]
+    dest = Path(dest) if dest else Path(notebook).with_suffix(".html")
+    _write_html(nb, _exporter(), dest)
+    return dest
+
+_REPORT_CSS = """<style>
+body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1rem 1.5rem; }
+.jp-Cell, .jp-Cell-outputWrapper, .jp-OutputArea, .jp-OutputArea-child, .jp-OutputArea-output { min-width: 0; max-width: 100%; }
+.jp-OutputArea-output { overflow-x: auto; }  /* a wide table scrolls inside its box; the page never does */
+.jp-RenderedImage img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
+#report-header h1 { margin-bottom: 0.3em; }
+#report-header table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+#report-header th { text-align: left; padding: 0.2em 1.2em 0.2em 0; vertical-align: top; white-space: nowrap; font-weight: 600; }
+#report-header td { padding: 0.2em 0; overflow-wrap: anywhere; }
+#report-method { margin-top: 2.5em; border-top: 1px solid #ccc; padding-top: 1em; }
+#report-method > summary { cursor: pointer; font-weight: 600; font-size: 1.1em; }
+</style>"""
+
+_MARKERS = {name: f"trainpipe-report-{name}-{uuid.uuid4().hex}" for name in ("header", "open", "close")}
+
+def _marker(name: str):
+    "A raw cell holding only the marker `name`, which the page's HTML then replaces."
+    import nbformat
+    return nbformat.v4.new_raw_cell(_MARKERS[name], metadata={"raw_mimetype": "text/html"})
+
+def report_header(facts: list[tuple[str, str]], # (label, text), in order
+                  title: str = "Run report") -> str:
+    "The report's header: its title and a table of the run's facts, HTML-escaped."
+    from html import escape
+    rows = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(str(v))}</td></tr>' for k, v in facts)
+    return f'<header id="report-header"><h1>{escape(title)}</h1><table class="report-facts">{rows}</table></header>'
+
+def render_report(notebook: Path, dest: Path,
+                  facts: list[tuple[str, str]] = (), # the header's (label, text) lines: run id, date, data set, model...
+                  title: str = "Run report"):
+    "Write `notebook` as standalone HTML to `dest`: a header of `facts`, the outputs of its run section, then its method prose folded away."
+    import nbformat
+    nb = nbformat.read(str(notebook), as_version=4)
+    cells = [c for c in nb.cells if not _NOT_SHOWN & _cell_tags(c)]
+    heading = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.lstrip().startswith(RUN_HEADING)), None)
+    results, method = (cells[heading + 1:], cells[:heading + 1]) if heading is not None else (cells, [])
+    for cell in results:
+        if cell.cell_type == "code": cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]  # warnings are the notebook's
+    shown = [c for c in results if c.cell_type == "markdown" or c.cell_type == "code" and c.outputs]
+    prose = [c for c in method if c.cell_type == "markdown"]
+    nb.cells = [_marker("header"), *shown, *([_marker("open"), *prose, _marker("close")] if prose else [])]
+    _write_html(nb, _exporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True), dest,
+                {"</head>": _REPORT_CSS + "</head>", _MARKERS["header"]: report_header(facts, title),
+                 _MARKERS["open"]: '<details id="report-method"><summary>How these results were made: the stage\'s method</summary>',
+                 _MARKERS["close"]: "</details>"})
+
+# %% ../nbs/60_pipeline.ipynb #3c79e5dc
+RUNNER_SECTIONS = ("pipeline",)  # the config sections the runner reads itself: logged as params in every run
+
+def run_params(cfg: Config, stages: list[Stage], # the config, and the stages of the run
+              ) -> dict:
+    "The config's values the run uses, by dotted key: those its stages are given as parameters, and the runner's sections."
+    given = {p for s in stages for p in s.parameters}
+    def used(key: str) -> bool:
+        parts = key.split(".")
+        return parts[0] in RUNNER_SECTIONS or parts[0] in given or "_".join(parts[:2]) in given
+    return {k: v for k, v in flatten(asdict(cfg)).items() if used(k)}
+
+def run_facts(run_dir: Path, stages: list[Stage], # the run folder, and the stages of its config's graph, in order
+              record: dict, # the run's record (`run.json`)
+              experiment: str, # the MLflow experiment
+              timeline: dict | None = None, # stage -> how it ended, when newer than the record's
+             ) -> list[tuple[str, str]]:
+    "The lines of the report's header: the run's id, date and experiment, then the facts each stage declared, or that it did not run."
+    started = datetime.fromisoformat(record["started"]).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    facts = [("run", f"{record['run_id']} (config {record['config']})"), ("date", started), ("experiment", experiment)]
+    how = {name: t.get("how") for name, t in {**record.get("stages", {}), **(timeline or {})}.items()}
+    for stage in stages:
+        if how.get(stage.name) in ("run", "cached"): facts += list(declared(Path(run_dir)/stage.name)["facts"].items())
+        else: facts.append((stage.name, "stage failed" if how.get(stage.name) == "failed" else "stage not run"))
+    return facts
+
+def render_reports(result: RunResult, stages: list[Stage], # the run, and its config's stages (the whole graph, in order)
+                   experiment: str, run: PipelineRun | None = None, # the MLflow experiment, and the run to log the reports into
+                  ) -> Path | None:
+    "Render the HTML report of every stage of the run folder that declared `report=True`, headed by the run's facts; the last one's path."
+    record = read_json(result.run_dir/"run.json")
+    for stage in stages:
+        stage_dir, notebook = result.run_dir/stage.name, result.run_dir/stage.notebook.name
+        if result.timeline.get(stage.name, record["stages"].get(stage.name, {})).get("how") not in ("run", "cached"): continue
+        if not notebook.exists() or not declared(stage_dir).get("report"): continue
+        render_report(notebook, stage_dir/REPORT, run_facts(result.run_dir, stages, record, experiment, result.timeline),
+                      f"Run report: {experiment}, {record['config']}")
+        if run: run.log_artifact(stage_dir/REPORT, "reports")
+        result.report = stage_dir/REPORT
+    return result.report
 
 # %% ../nbs/60_pipeline.ipynb #d0db8038
 @dataclass
@@ -210,12 +323,14 @@ def _attempts(stage: Stage, out: Path, values: dict, pool: KernelPool, timeout: 
         kernel = pool.take(stage.name, stage.notebook)
         try:
             run_notebook(stage.notebook, out, {k: values[k] for k in stage.parameters if k in values}, kernel, timeout)
-            return None
+            error = None
+            break
         except Exception as e:
             tries = f" (attempt {attempt + 1} of {retries + 1})" if retries else ""
             error = f"stage '{stage.name}' failed{tries}: {failure(e, out)}; the executed notebook with the failing cell is {out}"
             if attempt < retries: on_stage(stage.name, "retrying", time.perf_counter() - began)
         finally: pool.release(kernel, out.parent/f"{stage.name}.log")
+    if out.exists(): notebook_html(out)  # here, in the stage's thread: the executed notebook as a page, for browsers and the MLflow UI
     return error
 
 def _run_stages(stages: list[Stage], result: RunResult, values: dict, run: PipelineRun | None, on_stage: Callable,
@@ -229,18 +344,19 @@ def _run_stages(stages: list[Stage], result: RunResult, values: dict, run: Pipel
         result.timeline[stage.name].update(ended=_now(), how="failed" if error else "cached" if entry else "run")
         if out.exists():
             result.notebooks.append(out)
-            if run: run.log_artifact(out, "notebooks")
+            if not out.with_suffix(".html").exists(): notebook_html(out)  # restored from a cache entry older than the pages
+            if run:
+                run.log_artifact(out, "notebooks")
+                run.log_artifact(out.with_suffix(".html"), "notebooks")
         if error:
             result.status, result.error = "FAILED", result.error or error
             if run: run.set_tag("failed_stage", stage.name)
             return on_stage(stage.name, "failed", time.perf_counter() - began)
         outputs = declared(stage_dir)
-        if not entry and outputs.get("report"): render_report(out, stage_dir/REPORT)
         if not entry: fingerprints[stage.name] = cache.save(stage.name, key, parts, stage_dir, out)
         result.metrics.update(outputs["metrics"])
         result.model_uri = outputs.get("model_uri", result.model_uri)
         result.not_promoted = outputs.get("not_promoted", result.not_promoted)
-        if outputs.get("report"): result.report = stage_dir/REPORT
         if run: run.log_stage(stage_dir)
         on_stage(stage.name, "cached" if entry else "done", time.perf_counter() - began)
     with ThreadPoolExecutor(settings.jobs) as threads:
@@ -258,6 +374,7 @@ def _run_stages(stages: list[Stage], result: RunResult, values: dict, run: Pipel
                         on_stage(stage.name, "start")
                         result.timeline[stage.name] = {"started": _now()}
                         shutil.rmtree(result.run_dir/stage.name, ignore_errors=True)  # what an interrupted attempt left is not output
+                        (result.run_dir/stage.notebook.name).with_suffix(".html").unlink(missing_ok=True)
                         if entry:
                             began = time.perf_counter()
                             fingerprints[stage.name] = cache.restore(entry, result.run_dir/stage.name, result.run_dir/stage.notebook.name)
@@ -318,7 +435,7 @@ def run_pipeline(cfg: Config,
     import trainpipe
     start, started = time.perf_counter(), datetime.now(timezone.utc).isoformat()
     project = Path(project) if project else find_project_dir()
-    stages = find_stages(cfg, project/"nbs")
+    stages = graph = find_stages(cfg, project/"nbs")
     for name in set(force) - {"all"} - {s.name for s in stages}:
         raise TrainpipeError(f"cannot force stage '{name}': it is not in pipeline.stages ({', '.join(s.name for s in stages)})")
     runs_dir = Path(runs_dir or project/"runs").resolve()
@@ -345,7 +462,7 @@ def run_pipeline(cfg: Config,
         deferred = track and defer_tracking and not expected and not run_id
         if track and run_id: run = PipelineRun.reopen(tracking_uri, run_id)
         elif track and not deferred:
-            run = PipelineRun.start(tracking_uri, cfg.experiment, config_name, flatten(asdict(cfg)), {**git, "config": config_name, **(tags or {})})
+            run = PipelineRun.start(tracking_uri, cfg.experiment, config_name, run_params(cfg, stages), {**git, "config": config_name, **(tags or {})})
             record_all_pending(runs_dir, tracking_uri)  # runs whose background recorder died
         run_id = run.run_id if run else (run_id or uuid.uuid4().hex)
         result = RunResult(run_id, "RUNNING", runs_dir/run_id, tracking_uri=tracking_uri, mlflow_run_id=run.run_id if run else None)
@@ -353,6 +470,7 @@ def run_pipeline(cfg: Config,
             values = open_folder(result, cfg, config_name, started, git, run)
             _run_stages(stages, result, values, run, on_stage, cache, set(force), pool, cfg.pipeline, expected)
             if result.status == "RUNNING": result.status = "FINISHED"
+            render_reports(result, graph, cfg.experiment, run)  # now that every stage that could add to its header has
             _write_record(result, config_name, started, git, cfg)
             if run:
                 for k, v in _cached_tags(result, stages).items(): run.set_tag(k, v)
@@ -362,9 +480,10 @@ def run_pipeline(cfg: Config,
     finally: pool.close()
     if run: run.finish(result.status)
     if deferred:
-        defer_run(result.run_dir, tracking_uri, cfg.experiment, config_name, flatten(asdict(cfg)),
+        defer_run(result.run_dir, tracking_uri, cfg.experiment, config_name, run_params(cfg, stages),
                   {**git, "config": config_name, **(tags or {}), **_cached_tags(result, stages), "trainpipe_run_id": run_id},
-                  result.status, [("config.yaml", None), *((p.name, "notebooks") for p in result.notebooks)], [s.name for s in stages])
+                  result.status, [("config.yaml", None), *((q.name, "notebooks") for p in result.notebooks for q in (p, p.with_suffix(".html")) if q.exists())],
+                  [s.name for s in stages])
     result.seconds = time.perf_counter() - start
     return result
 

@@ -19,7 +19,8 @@ from .tracking import headline_metric, lower_is_better, registry_lock, resolve_t
 
 # %% auto #0
 __all__ = ['TRUSTED_TYPES', 'SERVING_PACKAGES', 'LabelsAndProbabilities', 'serving_pipeline', 'input_example',
-           'serving_requirements', 'code_paths', 'failed_criteria', 'promote', 'run_register']
+           'serving_requirements', 'code_paths', 'failed_criteria', 'promote', 'model_description',
+           'version_description', 'run_register']
 
 # %% ../nbs/50_register.ipynb #5f83812e
 class LabelsAndProbabilities(BaseEstimator):
@@ -141,6 +142,30 @@ def _log_model(pipeline: Pipeline, example: pd.DataFrame, needs: tuple[str, ...]
     return {"model_uri": f"models:/{name}/{info.registered_model_version}", "registered_model": name,
             "version": info.registered_model_version, "logged_model_uri": info.model_uri}
 
+def model_description(summary: dict, dataset: dict, # the data stage's `summary.json` and `dataset.json`
+                      headline: str, # the metric versions are ranked by
+                     ) -> str:
+    "The registered model's description: what it predicts, from which data, and what its aliases mean."
+    from trainpipe.tracking import lower_is_better, redact
+    source = redact({"data.source": dataset.get("source", summary.get("source", "unknown"))})["data.source"]
+    columns = [c for c in dataset.get("columns", []) if c != summary["target"]]
+    return (f"Predicts {summary['target']} ({summary['task']}) from raw rows like those of {source}"
+            + (f" (columns {', '.join(columns)})" if columns else "") + ": the fitted preprocessing and model as one scikit-learn "
+            f"pipeline, registered by a trainpipe pipeline run. Alias `champion`: the version with the best {headline} "
+            f"({'lower' if lower_is_better(headline) else 'higher'} is better) on the same test rows; `challenger`: a later one "
+            "that did not beat it. Each version's description names the run that made it.")
+
+def version_description(run_id: str, headline: str, value: float, # the pipeline's MLflow run, and its headline metric's score
+                        interval: tuple[float, float] | None, # its bootstrap interval, if measured
+                        test_rows: int, fingerprint: str, # the number of test rows, and the data set's fingerprint
+                        gate: dict, promotion: dict, # the gate's criteria, and `promote`'s record
+                       ) -> str:
+    "A registered version's description: the run that made it, its headline metric with interval, its data, the gate, its alias."
+    within = f" (95% interval {interval[0]:.4f} to {interval[1]:.4f})" if interval else ""
+    criteria = "; ".join(f"{k} {v}" for k, v in gate.items()) or "no criteria"
+    return (f"From run {run_id}: {headline} {value:.4f}{within} on {test_rows} test rows. Data fingerprint {fingerprint}. "
+            f"Gate passed ({criteria}). Aliased {promotion['alias']} when registered: {promotion['reason']}.")
+
 def run_register(run_dir: Path, # the run folder: reads data/, features/ and train/, writes register/
                  register: RegisterConfig, # the name to register under, and whether to serve the model to test it
                  evaluate: EvaluateConfig, # its gate: what the model must reach on the test rows to be registered
@@ -153,7 +178,7 @@ def run_register(run_dir: Path, # the run folder: reads data/, features/ and tra
 
     from trainpipe.cache import file_digest
     from trainpipe.core import TrainpipeError, read_json, write_json
-    from trainpipe.evaluate import score
+    from trainpipe.evaluate import bootstrap_interval, score
     from trainpipe.features import TRUSTED_TYPES as FEATURE_TYPES
     from trainpipe.models import MODELS, trusted_types
     from trainpipe.store import BASE_TRUSTED_TYPES, declare, load_frame, load_object, start_stage
@@ -167,14 +192,15 @@ def run_register(run_dir: Path, # the run folder: reads data/, features/ and tra
     fitted = getattr(pipeline.named_steps["model"], "classifier", pipeline.named_steps["model"])
     X_test, y_test = load_frame(run_dir/"features"/"X_test.parquet"), load_frame(run_dir/"features"/"y_test.parquet").iloc[:, 0]
 
-    metrics = score(fitted, X_test, y_test, summary["task"])
+    pred = fitted.predict(X_test)
+    metrics = score(fitted, X_test, y_test, summary["task"], pred=pred)
     failed = failed_criteria(metrics, evaluate.gate)
     write_json({"passed": not failed, "failed": failed, "gate": evaluate.gate, "metrics": metrics}, out/"gate.json")
     tags = {"gate": "failed" if failed else "passed" if evaluate.gate else "none", **({"gate_failed": "; ".join(failed)} if failed else {})}
     found = {"metrics": metrics, "failed": failed, "tags": tags, "model_uri": None, "example": None, "smoke_test": None, "promotion": None}
     if failed:
         print(f"not registered: {'; '.join(failed)}")
-        declare(out, tags=tags, not_promoted=failed)
+        declare(out, tags=tags, facts={"gate": f"failed: {'; '.join(failed)}", "alias": "not registered"}, not_promoted=failed)
         return found
     print(f"gate passed: {evaluate.gate or 'no criteria'}")
 
@@ -197,13 +223,23 @@ def run_register(run_dir: Path, # the run folder: reads data/, features/ and tra
     elif not np.array_equal(np.asarray(mlflow.pyfunc.load_model(model_uri).predict(example)), np.asarray(predicted)):
         raise TrainpipeError(f"the model loaded back from {model_uri} predicts differently from the fitted pipeline; it is not promoted")
 
+    facts = {"gate": f"passed: {'; '.join(f'{k} {v}' for k, v in evaluate.gate.items()) or 'no criteria (evaluate.gate is empty)'}",
+             "alias": f"none: saved to {model_uri} (no MLflow run to register it in)"}
     if mlflow_run_id:
         headline = headline_metric(summary["task"])
+        client = mlflow.MlflowClient(resolve_tracking_uri())
         with registry_lock(resolve_tracking_uri()):  # against another run's promotion between reading the champion and moving it
-            found["promotion"] = promotion = promote(mlflow.MlflowClient(resolve_tracking_uri()), register.model_name, record["version"],
+            found["promotion"] = promotion = promote(client, register.model_name, record["version"],
                                                      headline, metrics[headline], file_digest(run_dir/"data"/"test.parquet"))
         write_json(promotion, out/"promotion.json")
         tags["alias"] = promotion["alias"]
+        facts["alias"] = f"{promotion['alias']}, version {promotion['version']} of {register.model_name}: {promotion['reason']}"
         print(f"version {promotion['version']} is {promotion['alias']}: {promotion['reason']}")
-    declare(out, tags=tags, model_uri=model_uri, not_promoted=[])
+        dataset = read_json(run_dir/"data"/"dataset.json") if (run_dir/"data"/"dataset.json").exists() else {}
+        interval = (bootstrap_interval(y_test, pred, headline_metric(summary["task"], prefix=""), evaluate.bootstrap)  # as the evaluate stage's
+                    if evaluate.bootstrap else None)
+        client.update_registered_model(register.model_name, description=model_description(summary, dataset, headline))
+        client.update_model_version(register.model_name, record["version"], description=version_description(
+            mlflow_run_id, headline, metrics[headline], interval, len(X_test), dataset.get("digest", "unknown"), evaluate.gate, promotion))
+    declare(out, tags=tags, facts=facts, model_uri=model_uri, not_promoted=[])
     return found

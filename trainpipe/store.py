@@ -60,7 +60,7 @@ def show_figure(fig, path: str | Path):
     display(Image(filename=str(path)))
 
 # %% ../nbs/02_store.ipynb #629ffccb
-STAGE_FILES = {"metrics": "metrics.json", "params": "params.json", "tags": "tags.json"}
+STAGE_FILES = {"metrics": "metrics.json", "params": "params.json", "tags": "tags.json", "facts": "facts.json"}
 OUTPUTS = "outputs.json"  # model_uri, report, not_promoted
 OUTPUT_KEYS = ("model_uri", "report", "not_promoted")
 
@@ -68,14 +68,15 @@ def _read(path: Path) -> dict: return json.loads(path.read_text()) if path.exist
 
 def declare(out: str | Path, # the stage's folder in the run (`run_dir/<stage>`)
             metrics: dict | None = None, params: dict | None = None, tags: dict | None = None,
+            facts: dict | None = None, # label -> one line about the run, for the header of the run's report
             figures: dict | None = None, # name -> matplotlib figure, saved as `<name>.png` and closed
             **outputs, # model_uri, report, not_promoted
            ) -> dict:
     "Declare what the stage in `out` produced for the runner to log; everything it has declared so far."
     out = Path(out)
     if unknown := set(outputs) - set(OUTPUT_KEYS):
-        raise TypeError(f"declare() got unknown outputs {sorted(unknown)}; it takes metrics, params, tags, figures and {', '.join(OUTPUT_KEYS)}")
-    for kind, values in (("metrics", metrics), ("params", params), ("tags", tags)):
+        raise TypeError(f"declare() got unknown outputs {sorted(unknown)}; it takes metrics, params, tags, facts, figures and {', '.join(OUTPUT_KEYS)}")
+    for kind, values in (("metrics", metrics), ("params", params), ("tags", tags), ("facts", facts)):
         if values: write_json({**_read(out/STAGE_FILES[kind]), **values}, out/STAGE_FILES[kind])
     if figures:
         import matplotlib.pyplot as plt
@@ -96,7 +97,7 @@ def start_stage(run_dir: str | Path, stage: str, # the run folder, and the stage
     return Path(run_dir)/stage
 
 def declared(stage_dir: str | Path) -> dict:
-    "What the stage in `stage_dir` declared: metrics, params, tags, figures (their paths) and its outputs."
+    "What the stage in `stage_dir` declared: metrics, params, tags, facts, figures (their paths) and its outputs."
     stage_dir = Path(stage_dir)
     return {**{kind: _read(stage_dir/name) for kind, name in STAGE_FILES.items()},
             "figures": sorted(stage_dir.glob("*.png")), **_read(stage_dir/OUTPUTS)}

@@ -10,18 +10,17 @@ import io
 import os
 import re
 import sys
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 import trainpipe
 from .cache import StageCache, _manifest, fingerprint
-from .config import Config, flatten, stage_parameters
+from .config import Config, stage_parameters
 from .core import TrainpipeError, atomic_path, find_project_dir, read_json, write_json
 from .kernels import ForkServer, KernelPool, forks_here, server_modules
 from .pipeline import (RunResult, _cached_tags, _no_progress, _now, _record, _run_stages, check_config, find_stages,
-                                open_folder)
+                                open_folder, render_reports, run_params)
 from .tracking import PipelineRun, git_info, record_all_pending, resolve_tracking_uri
 
 # %% auto #0
@@ -65,7 +64,8 @@ def start_run(cfg: Config,
                                  project/"nbs", {"MLFLOW_TRACKING_URI": tracking_uri}, idle=FORKS_IDLE)
     try:
         check_config(cfg, nbs=project/"nbs")  # every stage will run, as far as the config can tell: bad input stops the DAG here
-        run = PipelineRun.start(tracking_uri, cfg.experiment, config_name, flatten(asdict(cfg)), {**git, "config": config_name, **(tags or {})})
+        run = PipelineRun.start(tracking_uri, cfg.experiment, config_name, run_params(cfg, find_stages(cfg, project/"nbs")),
+                                {**git, "config": config_name, **(tags or {})})
     except BaseException:
         if forks: forks.stop()
         raise
@@ -133,11 +133,13 @@ def run_task(run_id: str, # a run that `start_run` opened
     done = {u: fingerprint(_manifest(run_dir/u)) for u in this.upstream}
     pool = KernelPool(project/"nbs", {"MLFLOW_TRACKING_URI": uri}, Path(trainpipe.__file__).parent, [this.notebook],
                       record.get("fork_server"))  # the run's server if it runs here; else the pool starts its own
+    run = PipelineRun(uri, run_id)
     try:
-        _run_stages([this], result, values, PipelineRun(uri, run_id), on_stage, StageCache(runs_dir/".cache"), set(), pool,
+        _run_stages([this], result, values, run, on_stage, StageCache(runs_dir/".cache"), set(), pool,
                     dataclasses.replace(cfg.pipeline, retries=0), {stage}, done)
     finally: pool.close()
     if result.status == "RUNNING": result.status = "FINISHED"
+    render_reports(result, list(stages.values()), cfg.experiment, run)  # again after each task: a later stage adds to its header
     def add(record: dict):
         record["stages"][stage] = {**result.timeline[stage], **({"error": result.error} if result.error else {})}
         record["metrics"].update(result.metrics)

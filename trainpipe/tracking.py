@@ -21,10 +21,10 @@ from .core import TrainpipeError, choose, find_project_dir, read_json
 from .store import declared
 
 # %% auto #0
-__all__ = ['LOWER_IS_BETTER', 'HEADLINE', 'PARTS_OF_RUNS', 'default_tracking_uri', 'resolve_tracking_uri', 'artifact_location',
-           'git_info', 'redact', 'store_lock', 'registry_lock', 'open_experiment', 'PipelineRun', 'lower_is_better',
-           'headline_metric', 'is_pipeline_run', 'rank', 'leaderboard', 'defer_run', 'record_pending',
-           'record_all_pending']
+__all__ = ['LOWER_IS_BETTER', 'HEADLINE', 'PARTS_OF_RUNS', 'PARTIAL_TAG', 'default_tracking_uri', 'resolve_tracking_uri',
+           'artifact_location', 'git_info', 'redact', 'store_lock', 'registry_lock', 'open_experiment', 'PipelineRun',
+           'lower_is_better', 'headline_metric', 'is_pipeline_run', 'rank', 'leaderboard', 'defer_run',
+           'record_pending', 'record_all_pending']
 
 # %% ../nbs/03_tracking.ipynb #38f484c5
 def default_tracking_uri(project: Path) -> str:
@@ -57,7 +57,12 @@ def git_info(path: Path) -> dict[str, str]:
     return {"git_commit": head.stdout.strip(), "git_dirty": str(bool(status.stdout.strip())).lower()}
 
 # %% ../nbs/03_tracking.ipynb #c4daabe9
-_SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|api_?key|credential|private_?key)", re.I)
+_SECRET_KEY = re.compile(r"(?:^|_)(pass(?:word|wd|phrase)?|pwd|secrets?|token|credentials?|(?:api|access|private)_?key)(?:_|$)")
+
+def _is_secret(key: str) -> bool:
+    "Whether the last part of a dotted key names a secret: one of its words (snake_case, kebab-case or camelCase) is one."
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key.rsplit(".", 1)[-1]).replace("-", "_").lower()
+    return bool(_SECRET_KEY.search(name))
 
 def _strip_password(value: str) -> str:
     "A URL with its password replaced by ***."
@@ -70,7 +75,7 @@ def redact(params: dict) -> dict:
     "`params` with secret-looking keys masked and passwords removed from URLs."
     out = {}
     for k, v in params.items():
-        if _SECRET_KEY.search(k.rsplit(".", 1)[-1]): out[k] = "***"
+        if _is_secret(k): out[k] = "***"
         elif isinstance(v, str) and "://" in v: out[k] = _strip_password(v)
         else: out[k] = v
     return out
@@ -248,6 +253,7 @@ def headline_metric(task: str | None = None, # classification or regression, whe
 
 # %% ../nbs/03_tracking.ipynb #aa3e5aed
 PARTS_OF_RUNS = ("trainpipe.trial", "trainpipe.fold")  # the tags of the nested runs that are parts of a pipeline run
+PARTIAL_TAG = "partial"  # on a run stopped short of its graph's last stage: how far it went (`to data`)
 
 def is_pipeline_run(tags: dict) -> bool:
     "Whether an MLflow run with `tags` is a pipeline run, not a sweep's parent, a tuning trial or a cross-validation fold."
@@ -269,7 +275,7 @@ def leaderboard(tracking_uri: str, experiment: str | None = None, # the store, a
                 metric: str | None = None, # what to rank by; the headline metric by default
                 current: dict | None = None, # the metrics of a run not in the store yet, ranked as the row `this run`
                 latest: bool = False, # keep only the latest run of each config
-                finished: bool = False, # leave out the runs that did not finish
+                finished: bool = False, # leave out the runs that did not finish, or stopped short (partial)
                 limit: int | None = None, # rows kept
                ) -> tuple[str, list[dict]]:
     "The metric ranked by, and the store's pipeline runs (no sweep parents, trials or folds) best first, a dict each."
@@ -285,15 +291,17 @@ def leaderboard(tracking_uri: str, experiment: str | None = None, # the store, a
              "started": "", "metrics": current}] if current else []
     seen = set()
     for r in found:
-        config = r.data.tags.get("config", r.info.run_name)
-        if not is_pipeline_run(r.data.tags) or (latest and config in seen): continue
+        config, partial = r.data.tags.get("config", r.info.run_name), r.data.tags.get(PARTIAL_TAG)
+        if not is_pipeline_run(r.data.tags) or (finished and partial) or (latest and config in seen): continue
         seen.add(config)
         model = r.data.params.get("model.name", "")
         if module := r.data.params.get("model.params.module"): model += f" ({module})"
         rows.append({"run_id": r.info.run_id, "experiment": experiments[r.info.experiment_id], "config": config, "model": model,
-                     "status": r.info.status, "started": datetime.fromtimestamp(r.info.start_time / 1000).strftime("%Y-%m-%d %H:%M"),
+                     "status": f"PARTIAL ({partial})" if partial and r.info.status == "FINISHED" else r.info.status,
+                     "started": datetime.fromtimestamp(r.info.start_time / 1000).strftime("%Y-%m-%d %H:%M"),
                      "metrics": r.data.metrics})
     metric, ranked = rank(rows, metric)
+    ranked.sort(key=lambda r: r["status"].startswith("PARTIAL"))  # stable: whole runs ranked first, then the partial ones
     return metric, ranked[:limit]
 
 # %% ../nbs/03_tracking.ipynb #ac83a085

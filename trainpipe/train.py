@@ -18,7 +18,7 @@ from .core import TrainpipeError, choose, read_json, write_json
 from .models import MODELS, make_model, model_requirements
 
 # %% auto #0
-__all__ = ['train_model', 'TrainStage', 'run_train', 'stage_requirements', 'check_stage']
+__all__ = ['train_model', 'TrainStage', 'run_train', 'top_features', 'fit_table', 'stage_requirements', 'check_stage']
 
 # %% ../nbs/31_train.ipynb #efc5f427
 def train_model(X: pd.DataFrame, y: pd.DataFrame | pd.Series, # features and target of the training rows
@@ -83,6 +83,25 @@ def run_train(run_dir: Path, # the run folder: reads `data`, `features` (and `tu
         cv = {f"cv_{metric}_mean": float(np.mean(scores)), f"cv_{metric}_std": float(np.std(scores))}
     declared = declare(out, metrics={"train_seconds": seconds, "train_score": float(fitted.score(X_train, target)), **cv}, figures=figures)
     return TrainStage(fitted, model, seconds, X_train.shape, metric, scores, declared, out)
+
+# %% ../nbs/31_train.ipynb #c06fd300
+def top_features(model, n: int = 5) -> list[tuple[str, float]]:
+    "The `n` inputs `model` weighs most, by `feature_importances_` or the size of `coef_`, with their weights; empty if it ranks none."
+    names = getattr(model, "feature_names_in_", None)
+    if names is None: return []
+    if (weights := getattr(model, "feature_importances_", None)) is None:
+        if (coef := getattr(model, "coef_", None)) is None: return []
+        weights = np.abs(np.atleast_2d(coef)).mean(axis=0)  # one row per class: how much each input moves any of them
+    order = np.argsort(weights)[::-1][:n]
+    return [(str(names[i]), float(weights[i])) for i in order]
+
+def fit_table(stage: TrainStage) -> pd.DataFrame:
+    "What `stage` fitted and on what, as one column of text indexed by what each row says."
+    rows = {"model": stage.spec.name, **{f"param {k}": v for k, v in stage.spec.params.items()},
+            "training rows x features": f"{stage.shape[0]} x {stage.shape[1]}", "fit seconds": f"{stage.seconds:.2f}",
+            **{k: f"{v:.4f}" for k, v in stage.declared["metrics"].items() if k != "train_seconds"},
+            **{f"top feature {i + 1}": f"{name} ({w:.3f})" for i, (name, w) in enumerate(top_features(stage.model))}}
+    return pd.DataFrame({type(stage.model).__name__: [str(v) for v in rows.values()]}, index=list(rows))
 
 # %% ../nbs/31_train.ipynb #75122567
 def stage_requirements(cfg) -> dict[str, str]:
