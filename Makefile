@@ -38,8 +38,11 @@ $(VENV)/.torch: | $(BIN)/python
 install = $(1)/bin/pip install -q uv && $(1)/bin/uv pip install -q --compile-bytecode --python $(1)/bin/python $(2) \
 	  || { echo "uv could not install the project: installing it with pip"; $(1)/bin/pip install -q $(2); }
 EXTRAS ?= dev,torch,dask,hf,nlp,kubeflow,postgres,docs,browser
+# JupyterLab in this environment wraps long code lines, so no example is cut off at the notebook's right edge.
+LAB_DEFAULTS = {"@jupyterlab/notebook-extension:tracker": {"codeCellConfig": {"lineWrap": true}}}
 $(VENV)/.installed: setup.py settings.ini $(VENV)/.torch
 	@$(call install,$(VENV),-e ".[$(EXTRAS)]")
+	@mkdir -p $(VENV)/share/jupyter/lab/settings && echo '$(LAB_DEFAULTS)' > $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $@
 
 run: setup

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import copy
 import hashlib
-import json
 import os
 import re
 import shutil

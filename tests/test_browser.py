@@ -163,6 +163,10 @@ def test_stage_notebook_opens_on_its_title_and_runs_to_the_end_in_jupyterlab(pag
             return p.length && !p.some(t => t.includes('*')) && (/\\d/.test(p[p.length - 1]) || document.querySelector('{ERRORS}')) }}""",
                                timeout=LIMIT_MS, polling=500)
         page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=LIMIT_MS)
+        wide = page.evaluate("[...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .cm-content')]"
+                             ".filter(e => e.getBoundingClientRect().right > e.closest('.jp-Cell').getBoundingClientRect().right + 1)"
+                             ".map(e => e.innerText.slice(0, 60))")
+        assert not wide, f"code cut off at the notebook's right edge (make setup has Lab wrap long lines): {wide}"
         errors = page.locator(ERRORS).all_inner_texts()
         assert not errors, "error output in JupyterLab:\n" + "\n".join(errors)
         page.keyboard.press("Control+s")  # saved, to read the execution counts of the collapsed cells too (Lab shows none)

@@ -41,11 +41,21 @@ def test_pre_commit_config_is_valid():
 
 
 def test_pre_commit_hooks_pass_on_the_project(tmp_path):
-    "nbdev_clean, the export check, py_compile and actionlint find nothing to change in the project, offline."
+    "nbdev_clean, the export check, ruff and actionlint find nothing to change in the project, offline."
     repo = project_copy(tmp_path/"repo", git=True)
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path/"pre-commit-home"), "NO_COLOR": "1"}
     proc = subprocess.run([str(BIN/"pre-commit"), "run", "--all-files", "--show-diff-on-failure", "--color", "never"],
                           cwd=repo, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for hook in ("nbdev_clean", "notebooks and trainpipe/ agree", "python files compile", "actionlint"):
+    for hook in ("nbdev_clean", "notebooks and trainpipe/ agree", "ruff (", "actionlint"):
         assert hook in proc.stdout and "Passed" in proc.stdout.split(hook, 1)[1].splitlines()[0], proc.stdout
+
+
+@pytest.mark.fast
+def test_the_linter_finds_an_undefined_name_and_an_unused_import(tmp_path):
+    "The pre-commit hook's ruff, with the project's settings, catches the mistakes that are bugs."
+    bad = tmp_path/"bad.py"
+    bad.write_text("import os\n\ndef f():\n    return undefined_name\n")
+    proc = subprocess.run([str(BIN/"ruff"), "check", "--config", str(PROJECT/"pyproject.toml"), "--output-format", "concise", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "F401" in proc.stdout and "F821" in proc.stdout, proc.stdout + proc.stderr

@@ -1,7 +1,5 @@
 """The stage contract: adding a stage is one notebook and one config entry, and the runner logs what it declares."""
-import json
 import shutil
-from pathlib import Path
 
 import nbformat
 from mlflow import MlflowClient

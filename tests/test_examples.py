@@ -7,7 +7,6 @@ and not a stage notebook's `## Run the stage` section, which, run by hand, first
 end-to-end test, which `make test` and the pytest tests cover.
 """
 import json
-import os
 from pathlib import Path
 
 import pytest

@@ -149,12 +149,15 @@ def test_the_report_leads_with_what_it_reports_on(default_run):
 
 
 def test_every_executed_notebook_is_also_a_page(default_run):
-    "Beside each executed notebook, its HTML, with the code and outputs but without the Colab cells and parameters plumbing."
+    "Beside each executed notebook, its HTML: the title and the run section's code and outputs, no library code, Colab cells or plumbing."
     _, result, _, _ = default_run
     run_dir = Path(result["run_dir"])
-    assert sorted(p.name for p in run_dir.glob("*.html")) == [n.replace(".ipynb", ".html") for n in STAGE_NOTEBOOKS]
+    pages = sorted(p.name for p in run_dir.glob("*.html") if not p.name.endswith(".report.html"))
+    assert pages == [n.replace(".ipynb", ".html") for n in STAGE_NOTEBOOKS]
+    assert [p.name for p in run_dir.glob("*.report.html")] == ["40_evaluate.report.html"]  # the report's body, cached with its stage
     page = (run_dir/"31_train.html").read_text()
-    assert "run_train" in page and "section" in page  # the code (highlighted, so split into spans), with its outputs
+    assert "run_train" in page and "RandomForestClassifier" in page  # the run section's code (split into spans) and its table
+    assert "def train_model" not in page and "Train" in page  # the library code stays in the notebook; the title is shown
     assert "colab" not in page.lower() and f"run_dir = &quot;{run_dir}" not in page  # no Colab cells, no injected parameters
 
 

@@ -131,7 +131,7 @@ def bad_body(what: str, body):
 
 
 def test_bad_requests_get_their_status_and_the_server_goes_on(served):
-    (url, proc), good = served, split_body(penguins(2))
+    (url, _), good = served, split_body(penguins(2))
     refused = {status: metric(url, f'trainpipe_errors_total{{status="{status}"}}') for status in (400, 413, 415)}
     expected = call(f"{url}/invocations", good)[2]
     for what, body, kind, status, code, phrase in BAD:

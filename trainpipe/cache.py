@@ -5,6 +5,7 @@
 # %% ../nbs/04_cache.ipynb #e16bd711
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -19,9 +20,9 @@ from pathlib import Path
 from .core import production_cells, read_json, write_json
 
 # %% auto #0
-__all__ = ['RUNNER_MODULES', 'LIBRARIES', 'STAGE_LIBRARIES', 'REASONS', 'file_digest', 'notebook_code', 'imported_modules',
-           'imported_libraries', 'library_versions', 'file_inputs', 'stage_key', 'stale_reasons', 'fingerprint',
-           'StageCache']
+__all__ = ['RUNNER_MODULES', 'LIBRARIES', 'STAGE_LIBRARIES', 'REASONS', 'RENDERINGS', 'file_digest', 'notebook_code',
+           'imported_modules', 'imported_libraries', 'library_versions', 'file_inputs', 'stage_key', 'stale_reasons',
+           'fingerprint', 'StageCache']
 
 # %% ../nbs/04_cache.ipynb #7866e7dd
 def _sha(data: bytes | str) -> str:
@@ -64,13 +65,17 @@ def imported_libraries(sources: Iterable[str]) -> list[str]:
     "The packages of `STAGE_LIBRARIES` that any of `sources` imports, at the top or inside a function."
     return sorted({STAGE_LIBRARIES[m] for s in sources for m in _IMPORT.findall(s) if m in STAGE_LIBRARIES})
 
+@functools.lru_cache(maxsize=None)
+def _version(name: str) -> str:
+    # Once per process: each lookup scans every installed distribution's metadata (about 8 ms with the dev extras), and a
+    # run asks for ten packages for each of its stages twice.
+    try: return version(name)
+    except PackageNotFoundError: return "-"
+
 def library_versions(extra: Iterable[str] = (), # packages beyond `LIBRARIES`
                     ) -> dict[str, str]:
     "The installed versions of Python, `LIBRARIES` and `extra` ('-' for a package not installed), read without importing them."
-    def v(name):
-        try: return version(name)
-        except PackageNotFoundError: return "-"
-    return {"python": sys.version.split()[0], **{name: v(name) for name in (*LIBRARIES, *extra)}}
+    return {"python": sys.version.split()[0], **{name: _version(name) for name in (*LIBRARIES, *extra)}}
 
 def file_inputs(values: dict) -> dict[str, str]:
     "Content digests of the parameter values that name existing files."
@@ -102,6 +107,10 @@ def stale_reasons(parts: dict[str, str], previous: dict[str, str] | None) -> lis
     return [REASONS[k] for k in REASONS if parts.get(k) != previous.get(k)]
 
 # %% ../nbs/04_cache.ipynb #9e81d793
+# Pages made from a stage's executed notebook, kept beside it (`40_evaluate.html`...) and in its cache entry: a cached
+# stage brings them back, so a re-run renders nothing.
+RENDERINGS = (".html", ".report.html")
+
 def _manifest(folder: Path) -> dict[str, str]:
     "Digest of every file under `folder`, by relative path."
     return {str(p.relative_to(folder)): file_digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -127,7 +136,8 @@ class StageCache:
         tmp = Path(tempfile.mkdtemp(dir=self.root/stage, prefix=".tmp-"))
         shutil.copytree(outputs, tmp/"outputs") if outputs.is_dir() else (tmp/"outputs").mkdir()
         shutil.copy2(notebook, tmp/"notebook.ipynb")
-        if notebook.with_suffix(".html").is_file(): shutil.copy2(notebook.with_suffix(".html"), tmp/"notebook.html")  # its rendering
+        for suffix in RENDERINGS:  # its pages, when the runner made them
+            if notebook.with_suffix(suffix).is_file(): shutil.copy2(notebook.with_suffix(suffix), tmp/f"notebook{suffix}")
         files = _manifest(tmp/"outputs")
         write_json({"key": key, "parts": parts, "files": files, "notebook": notebook.name}, tmp/"manifest.json")
         try: os.rename(tmp, self.root/stage/key)
@@ -138,7 +148,8 @@ class StageCache:
         "Copy a cache entry into a run folder; return its fingerprint."
         shutil.copytree(entry/"outputs", outputs, dirs_exist_ok=True)
         shutil.copy2(entry/"notebook.ipynb", notebook)
-        if (entry/"notebook.html").is_file(): shutil.copy2(entry/"notebook.html", notebook.with_suffix(".html"))
+        for suffix in RENDERINGS:
+            if (entry/f"notebook{suffix}").is_file(): shutil.copy2(entry/f"notebook{suffix}", notebook.with_suffix(suffix))
         return fingerprint(read_json(entry/"manifest.json")["files"])
 
     def latest_parts(self, stage: str) -> dict | None:

@@ -8,7 +8,6 @@ __all__ = ['GPU', 'DEFAULT_IMAGE', 'open_run', 'run_stage', 'close_run', 'gpu_st
 
 # %% ../nbs/67_kubeflow.ipynb #755ec6f1
 # No `from __future__ import annotations` here: Kubeflow reads the components' annotations as types, not strings.
-import json
 import uuid
 from pathlib import Path
 

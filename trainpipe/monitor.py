@@ -5,7 +5,6 @@
 # %% ../nbs/77_monitor.ipynb #b0d769c5
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

@@ -20,21 +20,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .cache import StageCache, file_inputs, fingerprint, library_versions, stage_key, stale_reasons
+from .cache import RENDERINGS, StageCache, file_inputs, fingerprint, library_versions, stage_key, stale_reasons
 from .colab import BADGE_TAG, SETUP_TAG
 from .config import Config, PipelineConfig, StageSpec, flatten, load_config, stage_parameters, to_yaml, upstream
 from .contract import PARAMETERS_TAG, RUN_HEADING
-from .core import TrainpipeError, atomic_path, choose, find_project_dir, parse_python, read_json, write_json
+from .core import TrainpipeError, atomic_path, find_project_dir, parse_python, read_json, without_module, write_json
 from .kernels import KernelPool, failure, run_notebook
 from .store import declared
 from .tracking import PipelineRun, defer_run, git_info, record_all_pending, resolve_tracking_uri
 
 # %% auto #0
-__all__ = ['RUN_VALUES', 'HOOKS', 'EXTRAS', 'REPORT', 'RUNNER_SECTIONS', 'NOT_COMPARED', 'stage_notebook', 'notebook_parameters',
-           'Stage', 'find_stages', 'hooks_module', 'stage_hook', 'stage_needs', 'needed_modules', 'check_extras',
-           'check_config', 'select_stages', 'notebook_html', 'report_header', 'render_report', 'run_params',
-           'run_facts', 'render_reports', 'RunResult', 'open_folder', 'run_pipeline', 'pipeline_status',
-           'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run', 'upstream_run']
+__all__ = ['RUN_VALUES', 'HOOKS', 'EXTRAS', 'REPORT', 'REPORT_BODY', 'RUNNER_SECTIONS', 'NOT_COMPARED', 'stage_notebook',
+           'notebook_parameters', 'Stage', 'find_stages', 'hooks_module', 'stage_hook', 'stage_needs', 'needed_modules',
+           'check_extras', 'check_config', 'select_stages', 'notebook_html', 'report_header', 'report_body',
+           'render_report', 'run_params', 'run_facts', 'render_reports', 'RunResult', 'open_folder', 'run_pipeline',
+           'pipeline_status', 'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run',
+           'upstream_run']
 
 # %% ../nbs/60_pipeline.ipynb #0d2148d2
 def stage_notebook(nbs: Path, stage: str) -> Path:
@@ -170,35 +171,54 @@ def select_stages(graph: dict[str, StageSpec], # the config's stage graph (`cfg.
 
 # %% ../nbs/60_pipeline.ipynb #25099edc
 REPORT = "report.html"  # in the folder of the stage that declared `report=True`
+REPORT_BODY = RENDERINGS[1]  # beside that stage's executed notebook: its report less the header
 _PLUMBING = re.compile(r"^#\s*\|\s*(hide|default_exp)\b", re.M)  # nbdev's directives of cells a reader need not see
 _NOT_SHOWN = {BADGE_TAG, SETUP_TAG}  # cells of the notebook in Colab: no part of what a run did
 _INPUT_HIDDEN = {PARAMETERS_TAG, "injected-parameters"}  # papermill's plumbing: the values are the run's config
 
 def _cell_tags(cell) -> set: return set(cell.get("metadata", {}).get("tags", []))
 
+def _nbformat():
+    "nbformat, imported without the IRI grammar jsonschema would compile for it (about 2 s; nbformat never checks an IRI)."
+    with without_module("rfc3987_syntax"): import nbformat
+    return nbformat
+
 def _exporter(**settings):
+    _nbformat()  # first: nbconvert's own import of it then skips the grammar too
     from nbconvert import HTMLExporter
     return HTMLExporter(template_name="lab", embed_images=True, **settings)
 
-def _write_html(nb, exporter, dest: Path, replace: dict | None = None, # marker -> HTML: nbconvert cleans a raw cell's HTML, not its text
-               ):
+def _render(nb, exporter, replace: dict | None = None, # marker -> HTML: nbconvert cleans a raw cell's HTML, not its text
+         ) -> str:
     body, _ = exporter.from_notebook_node(nb)
     for marker, html in (replace or {}).items(): body = body.replace(marker, html, 1)
-    with atomic_path(dest) as tmp: tmp.write_text(body, encoding="utf-8")
+    return body
+
+def _write(text: str, dest: Path):
+    with atomic_path(dest) as tmp: tmp.write_text(text, encoding="utf-8")
+
+def _run_section(cells: list) -> tuple[list, list]:
+    "`cells` split after the run section's heading: (what the stage is, what it did); all of them did, without a heading."
+    heading = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.lstrip().startswith(RUN_HEADING)), None)
+    return (cells[:heading + 1], cells[heading + 1:]) if heading is not None else ([], cells)
 
 def notebook_html(notebook: Path, # an executed notebook
                   dest: Path | None = None, # where to write; beside the notebook, as `.html`, by default
                  ) -> Path:
-    "Write `notebook` as standalone HTML, with its code and outputs but without its Colab cells and the inputs of its plumbing."
-    import nbformat
+    "Write what `notebook` did as standalone HTML: its title, then its run section's code and outputs, less its plumbing."
+    nbformat = _nbformat()
     nb = nbformat.read(str(notebook), as_version=4)
-    nb.cells = [c for c in nb.cells if not _NOT_SHOWN & _cell_tags(c)]
+    about, ran = _run_section([c for c in nb.cells if not _NOT_SHOWN & _cell_tags(c)])
+    title = [c for c in about if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")][:1]
+    note = [nbformat.v4.new_markdown_cell(f"*What this run executed: the run section of `{Path(notebook).name}`. The stage's "
+                                          "library code, examples and prose are in that notebook, logged beside this page.*")]
+    nb.cells = [*title, *(note if about else []), *ran]
     for cell in nb.cells:
         if cell.cell_type == "code" and (_INPUT_HIDDEN & _cell_tags(cell) or _PLUMBING.search(cell.source)):
             cell.metadata["transient"] = {"remove_source": True}  # nbconvert's way to leave out one cell's input
     nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.outputs or "transient" not in c.metadata]
     dest = Path(dest) if dest else Path(notebook).with_suffix(".html")
-    _write_html(nb, _exporter(), dest)
+    _write(_render(nb, _exporter()), dest)
     return dest
 
 _REPORT_CSS = """<style>
@@ -214,12 +234,12 @@ body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1rem 1.5rem; }
 #report-method > summary { cursor: pointer; font-weight: 600; font-size: 1.1em; }
 </style>"""
 
-_MARKERS = {name: f"trainpipe-report-{name}-{uuid.uuid4().hex}" for name in ("header", "open", "close")}
+# Fixed, not random: a report's body is made when its stage ends and headed later, maybe by another process (a cached re-run).
+_MARKERS = {name: f"trainpipe-report-{name}-5d0c9e7a41b3" for name in ("header", "open", "close")}
 
 def _marker(name: str):
     "A raw cell holding only the marker `name`, which the page's HTML then replaces."
-    import nbformat
-    return nbformat.v4.new_raw_cell(_MARKERS[name], metadata={"raw_mimetype": "text/html"})
+    return _nbformat().v4.new_raw_cell(_MARKERS[name], metadata={"raw_mimetype": "text/html"})
 
 def report_header(facts: list[tuple[str, str]], # (label, text), in order
                   title: str = "Run report") -> str:
@@ -228,24 +248,28 @@ def report_header(facts: list[tuple[str, str]], # (label, text), in order
     rows = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(str(v))}</td></tr>' for k, v in facts)
     return f'<header id="report-header"><h1>{escape(title)}</h1><table class="report-facts">{rows}</table></header>'
 
-def render_report(notebook: Path, dest: Path,
-                  facts: list[tuple[str, str]] = (), # the header's (label, text) lines: run id, date, data set, model...
-                  title: str = "Run report"):
-    "Write `notebook` as standalone HTML to `dest`: a header of `facts`, the outputs of its run section, then its method prose folded away."
-    import nbformat
-    nb = nbformat.read(str(notebook), as_version=4)
-    cells = [c for c in nb.cells if not _NOT_SHOWN & _cell_tags(c)]
-    heading = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.lstrip().startswith(RUN_HEADING)), None)
-    results, method = (cells[heading + 1:], cells[:heading + 1]) if heading is not None else (cells, [])
+def report_body(notebook: Path) -> str:
+    "`notebook` as its report's HTML, where the header goes left open: the outputs of its run section, then its method prose folded away."
+    nb = _nbformat().read(str(notebook), as_version=4)
+    method, results = _run_section([c for c in nb.cells if not _NOT_SHOWN & _cell_tags(c)])
     for cell in results:
         if cell.cell_type == "code": cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]  # warnings are the notebook's
     shown = [c for c in results if c.cell_type == "markdown" or c.cell_type == "code" and c.outputs]
     prose = [c for c in method if c.cell_type == "markdown"]
     nb.cells = [_marker("header"), *shown, *([_marker("open"), *prose, _marker("close")] if prose else [])]
-    _write_html(nb, _exporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True), dest,
-                {"</head>": _REPORT_CSS + "</head>", _MARKERS["header"]: report_header(facts, title),
-                 _MARKERS["open"]: '<details id="report-method"><summary>How these results were made: the stage\'s method</summary>',
-                 _MARKERS["close"]: "</details>"})
+    return _render(nb, _exporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True),
+                 {"</head>": _REPORT_CSS + "</head>",
+                  _MARKERS["open"]: '<details id="report-method"><summary>How these results were made: the stage\'s method</summary>',
+                  _MARKERS["close"]: "</details>"})
+
+def render_report(notebook: Path, dest: Path,
+                  facts: list[tuple[str, str]] = (), # the header's (label, text) lines: run id, date, data set, model...
+                  title: str = "Run report",
+                  body: str | None = None, # `report_body(notebook)`, made already (as the stage ended)
+                 ):
+    "Write the report of `notebook` to `dest`: a header of `facts` on its body."
+    _write((body or report_body(notebook)).replace(_MARKERS["header"], report_header(facts, title), 1), dest)
+
 
 # %% ../nbs/60_pipeline.ipynb #3c79e5dc
 RUNNER_SECTIONS = ("pipeline",)  # the config sections the runner reads itself: logged as params in every run
@@ -282,8 +306,9 @@ def render_reports(result: RunResult, stages: list[Stage], # the run, and its co
         stage_dir, notebook = result.run_dir/stage.name, result.run_dir/stage.notebook.name
         if result.timeline.get(stage.name, record["stages"].get(stage.name, {})).get("how") not in ("run", "cached"): continue
         if not notebook.exists() or not declared(stage_dir).get("report"): continue
+        body = notebook.with_suffix(REPORT_BODY)  # made as the stage ended, or restored with it from the cache
         render_report(notebook, stage_dir/REPORT, run_facts(result.run_dir, stages, record, experiment, result.timeline),
-                      f"Run report: {experiment}, {record['config']}")
+                      f"Run report: {experiment}, {record['config']}", body.read_text(encoding="utf-8") if body.is_file() else None)
         if run: run.log_artifact(stage_dir/REPORT, "reports")
         result.report = stage_dir/REPORT
     return result.report
@@ -331,6 +356,8 @@ def _attempts(stage: Stage, out: Path, values: dict, pool: KernelPool, timeout: 
             if attempt < retries: on_stage(stage.name, "retrying", time.perf_counter() - began)
         finally: pool.release(kernel, out.parent/f"{stage.name}.log")
     if out.exists(): notebook_html(out)  # here, in the stage's thread: the executed notebook as a page, for browsers and the MLflow UI
+    if not error and declared(out.parent/stage.name).get("report"):  # its report, less the header the run's end adds: cached with it
+        _write(report_body(out), out.with_suffix(REPORT_BODY))
     return error
 
 def _run_stages(stages: list[Stage], result: RunResult, values: dict, run: PipelineRun | None, on_stage: Callable,

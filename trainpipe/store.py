@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .core import TrainpipeError, atomic_path, without_module, write_json
+
+if TYPE_CHECKING: import pandas as pd  # for annotations only: the runner reads declarations without pandas
 
 # %% auto #0
 __all__ = ['BASE_TRUSTED_TYPES', 'STAGE_FILES', 'OUTPUTS', 'OUTPUT_KEYS', 'save_frame', 'load_frame', 'skops_io', 'save_object',
