@@ -125,7 +125,9 @@ def test_a_simulated_colab_runtime_installs_a_fork_keeping_its_pinned_packages_a
     assert check.stdout.split() == ["True", "True", PINNED], check.stderr  # no trainpipe yet; Colab's module; the pinned kernel
     env = {**os.environ, "TRAINPIPE_COLAB_DIR": str(tmp_path/"content"), "PATH": f"{venv/'bin'}:{os.environ['PATH']}",
            "MLFLOW_TRACKING_URI": "", "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.file://{tmp_path/'github'}/.insteadOf",
-           "GIT_CONFIG_VALUE_0": "https://github.com/"}
+           "GIT_CONFIG_VALUE_0": "https://github.com/",
+           # Colab's nbconvert has its page templates in the runtime's share/jupyter; the stand-in's are this environment's
+           "JUPYTER_PATH": str(preinstalled.parents[2]/"share"/"jupyter")}
     env.pop("TRAINPIPE_GIT_URL", None)
     out = tmp_path/"31_train.ipynb"
     proc = subprocess.run([python, "-m", "papermill", str(fork/"nbs"/"31_train.ipynb"), str(out), "-k", "python3",
