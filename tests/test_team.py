@@ -53,8 +53,9 @@ def test_eight_pipelines_at_once_and_a_sweep(team, tmp_path):
     pipeline_runs = [r for r in client.search_runs([client.get_experiment_by_name("penguins").experiment_id]) if is_pipeline_run(r.data.tags)]
     assert {r["mlflow_run_id"] for r in results} <= {r.info.run_id for r in pipeline_runs}
     assert len(pipeline_runs) == 10 and all(r.info.status == "FINISHED" for r in pipeline_runs)
-    for r in pipeline_runs:  # every run's notebooks, served from the artifact folder beside the database
-        assert len(client.list_artifacts(r.info.run_id, "notebooks")) == 5
+    for r in pipeline_runs:  # every run's notebooks, and each as a page, served from the artifact folder beside the database
+        logged = sorted(Path(a.path).suffix for a in client.list_artifacts(r.info.run_id, "notebooks"))
+        assert logged == [".html"] * 5 + [".ipynb"] * 5, logged
     assert list((folder/"artifacts").rglob("40_evaluate.ipynb"))
     versions = client.search_model_versions("name='penguins-species'")
     assert sorted(v.run_id for v in versions) == sorted(r.info.run_id for r in pipeline_runs)  # one version per run
