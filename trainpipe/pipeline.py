@@ -482,9 +482,11 @@ def run_pipeline(cfg: Config,
     try:  # (the pool's fork server is importing already: what follows imports scikit-learn here meanwhile)
         by_name = {s.name: s for s in stages}
         pool.need({s.notebook: list(stage_needs(cfg, s, by_name)) for s in stages if s.name in expected})
-        for stage in [s for s in stages if s.name in expected][:cfg.pipeline.warm]: pool.warm(stage.name, stage.notebook)
         cached = {name: entry/"outputs" for name, (_, entry) in status.items() if entry and name not in expected}
         if expected: check_config(cfg, expected, cached=cached, nbs=project/"nbs")
+        # kernels warm only once the config passed: a refused run starts none, so no kernel client's event loop is left
+        # to be torn down noisily at exit
+        for stage in [s for s in stages if s.name in expected][:cfg.pipeline.warm]: pool.warm(stage.name, stage.notebook)
         git, run = git_info(project), None
         deferred = track and defer_tracking and not expected and not run_id
         if track and run_id: run = PipelineRun.reopen(tracking_uri, run_id)
