@@ -34,6 +34,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 STAGES = ["10_data", "20_features", "31_train", "40_evaluate", "50_register"]  # the default pipeline's stage notebooks
 PLOTTED = {"10_data", "20_features", "40_evaluate"}  # the stages with a picture of what they did; the others show tables
 LIMIT_MS = 600_000  # a limit for a hung page or kernel, not a wait: every wait below is on an event
+sync_api.expect.set_options(timeout=LIMIT_MS)  # expect() retries until true: give it the same limit, not its 5 s default
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,8 @@ def page(browser):
     """A 1280x800 page that records its console errors and uncaught exceptions (`page.errors`). Requests to anything but
     127.0.0.1 (a badge, a web font) are answered empty by the test, which talks to nothing else: `page.outside` lists them."""
     context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(LIMIT_MS)  # clicks and page loads wait on the page, however loaded the machine: no 30 s default
+    context.set_default_navigation_timeout(LIMIT_MS)
     page = context.new_page()
     page.errors, page.outside = [], []
     page.on("console", lambda m: m.type == "error" and page.errors.append(f"console: {m.text} ({m.location.get('url')})"))
