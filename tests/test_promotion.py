@@ -39,11 +39,11 @@ def test_the_gate_stops_a_weak_model_and_a_better_one_becomes_champion(tmp_path,
     assert again.returncode == 0, again.stderr
     second = last_json(again.stdout)
     promotion = json.loads((Path(second["run_dir"])/"register"/"promotion.json").read_text())
-    assert promotion["champion_version"] == version.version and promotion["metric"] == "test_accuracy"
+    assert promotion["champion_version"] == str(version.version) and promotion["metric"] == "test_accuracy"
     assert promotion["score"] == promotion["champion_score"] and promotion["alias"] == "challenger"
     assert "does not beat" in promotion["reason"]
     holder = client.get_model_version_by_alias("penguins-species", "challenger")
-    assert holder.version == promotion["version"] != version.version
+    assert str(holder.version) == promotion["version"] != str(version.version)
     assert client.get_model_version_by_alias("penguins-species", "champion").version == version.version
     assert holder.tags["trainpipe.test_fingerprint"] == version.tags["trainpipe.test_fingerprint"]
 

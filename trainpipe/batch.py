@@ -15,6 +15,7 @@ import pandas as pd
 from .core import TrainpipeError
 from .scoring import ACCEPTS
 from .serve import load_served
+from .sources import detect_encoding
 
 # %% auto #0
 __all__ = ['READERS', 'chunks', 'count_rows', 'typed_chunk', 'AtomicTable', 'predict_file']
@@ -22,14 +23,23 @@ __all__ = ['READERS', 'chunks', 'count_rows', 'typed_chunk', 'AtomicTable', 'pre
 # %% ../nbs/76_batch.ipynb #4a45f01d
 READERS = (".csv", ".parquet")
 
-def chunks(path: Path, size: int):
+def _csv_encoding(path: Path, encoding: str) -> str:
+    "The encoding of the CSV file at `path`: `encoding` when given, else detected from its first 64 KB."
+    with open(path, "rb") as f: head = f.read(1 << 16)
+    try: return detect_encoding(head, str(path), encoding)
+    except TrainpipeError: raise TrainpipeError(f"cannot read {path} as CSV: it is neither UTF-8 nor cp1252 text; save it as UTF-8") from None
+
+def chunks(path: Path, size: int, encoding: str = ""): # the file, rows per chunk, and a CSV file's encoding (detected when empty)
     "The table at `path` as DataFrames of at most `size` rows; a file that does not parse is a `TrainpipeError`."
+    enc = _csv_encoding(path, encoding) if path.suffix == ".csv" else ""
     try:
         if path.suffix == ".csv":
-            yield from pd.read_csv(path, chunksize=size, dtype=str, keep_default_na=True)
+            yield from pd.read_csv(path, chunksize=size, dtype=str, keep_default_na=True, encoding=enc)
         else:
             import pyarrow.parquet as pq
             for batch in pq.ParquetFile(path).iter_batches(batch_size=size): yield batch.to_pandas()
+    except UnicodeDecodeError as e:
+        raise TrainpipeError(f"cannot read {path} as CSV: it is not {enc} text after its first 64 KB ({e.reason}); save it as UTF-8") from None
     except (ValueError, OSError) as e:  # pandas' and pyarrow's parse errors are ValueErrors, unreadable files OSErrors
         raise TrainpipeError(f"cannot read {path} as {path.suffix[1:].upper()}: {str(e).splitlines()[0]}") from None
 
@@ -46,6 +56,7 @@ def _convert(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
     if kind in ("double", "float", "long", "integer"):
         numbers = pd.to_numeric(values, errors="coerce")
         bad = numbers.isna().to_numpy() & ~missing
+        bad |= np.isinf(numbers.to_numpy(dtype="float64", na_value=np.nan))  # inf parses, and no model can take it
         if kind in ("long", "integer"):
             bad |= missing | ~np.isclose(numbers.fillna(0) % 1, 0)
             return (numbers.fillna(0).astype("int64") if not bad.any() else numbers), bad
@@ -70,7 +81,9 @@ def typed_chunk(chunk: pd.DataFrame, columns: list[tuple[str, str]], first_row: 
             where = np.flatnonzero(bad)
             rows = ", ".join(str(first_row + i) for i in where[:10]) + (f" and {len(where) - 10} more" if len(where) > 10 else "")
             found = ", ".join(repr(v) for v in chunk[name].iloc[where[:3]].tolist())
-            raise TrainpipeError(f"{source}: column '{name}' takes {ACCEPTS.get(kind, (None, kind))[1]} ({kind}), and data row{'s' if len(where) > 1 else ''} "
+            infinite = kind in ("double", "float") and np.isinf(_convert(chunk[name].iloc[where[:1]], kind)[0].to_numpy()).any()
+            takes = "finite numbers" if infinite else ACCEPTS.get(kind, (None, kind))[1]
+            raise TrainpipeError(f"{source}: column '{name}' takes {takes} ({kind}), and data row{'s' if len(where) > 1 else ''} "
                                  f"{rows} (counting from 1) hold{'s' if len(where) == 1 else ''} {found}; fix or drop those rows")
     return pd.DataFrame(out, index=chunk.index)
 

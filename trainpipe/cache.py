@@ -18,6 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .core import production_cells, read_json, write_json
+from .store import STAGE_FILES, TIMINGS
 
 # %% auto #0
 __all__ = ['RUNNER_MODULES', 'LIBRARIES', 'STAGE_LIBRARIES', 'REASONS', 'RENDERINGS', 'file_digest', 'notebook_code',
@@ -111,27 +112,53 @@ def stale_reasons(parts: dict[str, str], previous: dict[str, str] | None) -> lis
 # stage brings them back, so a re-run renders nothing.
 RENDERINGS = (".html", ".report.html")
 
+def _digest(path: Path) -> str:
+    "A stage output's digest: of its bytes, or for the stage's metrics, of their values less the timings (`TIMINGS`)."
+    if path.name == STAGE_FILES["metrics"]:
+        try: return _sha(json.dumps({k: v for k, v in read_json(path).items() if not k.endswith(TIMINGS)}, sort_keys=True))
+        except (ValueError, AttributeError): pass  # not a metrics record after all: its bytes, then
+    return file_digest(path)
+
 def _manifest(folder: Path) -> dict[str, str]:
     "Digest of every file under `folder`, by relative path."
-    return {str(p.relative_to(folder)): file_digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(folder)): _digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 def fingerprint(files: dict[str, str]) -> str:
     "One digest for a manifest."
     return _sha(json.dumps(files, sort_keys=True))
 
+_KEPT = ("notebook.ipynb", *(f"notebook{suffix}" for suffix in RENDERINGS))  # beside `outputs/` in an entry
+
 class StageCache:
     "Content-addressed stage outputs under `root`."
     def __init__(self, root: Path): self.root = Path(root)
 
+    def _sound(self, entry: Path) -> bool:
+        "Whether every file of `entry` is there and matches its manifest."
+        try:
+            record = read_json(entry/"manifest.json")
+            kept = record.get("kept", {"notebook.ipynb": None})  # an entry from before `kept`: its notebook must be there
+            return (_manifest(entry/"outputs") == record["files"]
+                    and all(file_digest(entry/name) == digest or digest is None for name, digest in kept.items()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError): return False
+
+    def discard(self, entry: Path):
+        "Remove a damaged entry: out of the way in one rename, so no run finds it half-deleted, then deleted."
+        aside = entry.with_name(f".bad-{entry.name}-{os.getpid()}-{os.urandom(4).hex()}")
+        try: os.rename(entry, aside)
+        except OSError: return  # gone already: another run removed or replaced it
+        shutil.rmtree(aside, ignore_errors=True)
+
     def lookup(self, stage: str, key: str) -> Path | None:
-        "The entry for `key` if it exists and its files match their manifest."
+        "The entry for `key` if it exists and all its files match their manifest; a damaged one is removed."
         entry = self.root/stage/key
-        if not (entry/"manifest.json").is_file(): return None
-        if _manifest(entry/"outputs") != read_json(entry/"manifest.json")["files"]: return None
-        return entry
+        if not entry.exists(): return None
+        if self._sound(entry): return entry
+        self.discard(entry)
+        return None
 
     def save(self, stage: str, key: str, parts: dict, outputs: Path, notebook: Path) -> str:
-        "Store a finished stage's outputs and notebook (with its HTML beside it, if any); return their fingerprint."
+        "Store a finished stage's outputs and notebook (with its pages beside it, if any); return their fingerprint."
         (self.root/stage).mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=self.root/stage, prefix=".tmp-"))
         shutil.copytree(outputs, tmp/"outputs") if outputs.is_dir() else (tmp/"outputs").mkdir()
@@ -139,20 +166,38 @@ class StageCache:
         for suffix in RENDERINGS:  # its pages, when the runner made them
             if notebook.with_suffix(suffix).is_file(): shutil.copy2(notebook.with_suffix(suffix), tmp/f"notebook{suffix}")
         files = _manifest(tmp/"outputs")
-        write_json({"key": key, "parts": parts, "files": files, "notebook": notebook.name}, tmp/"manifest.json")
-        try: os.rename(tmp, self.root/stage/key)
-        except OSError: shutil.rmtree(tmp)  # another run stored the same key first: theirs is as good
+        kept = {name: file_digest(tmp/name) for name in _KEPT if (tmp/name).is_file()}
+        write_json({"key": key, "parts": parts, "files": files, "kept": kept, "notebook": notebook.name}, tmp/"manifest.json")
+        dest = self.root/stage/key
+        for _ in range(2):
+            try:
+                os.rename(tmp, dest)
+                break
+            except OSError:
+                if self._sound(dest): break  # another run stored the same key first: theirs is as good
+                self.discard(dest)  # a damaged entry holds the key: this result takes its place
+        if tmp.exists(): shutil.rmtree(tmp)
         return fingerprint(files)
 
-    def restore(self, entry: Path, outputs: Path, notebook: Path) -> str:
-        "Copy a cache entry into a run folder; return its fingerprint."
-        shutil.copytree(entry/"outputs", outputs, dirs_exist_ok=True)
-        shutil.copy2(entry/"notebook.ipynb", notebook)
-        for suffix in RENDERINGS:
-            if (entry/f"notebook{suffix}").is_file(): shutil.copy2(entry/f"notebook{suffix}", notebook.with_suffix(suffix))
-        return fingerprint(read_json(entry/"manifest.json")["files"])
+    def restore(self, entry: Path, outputs: Path, notebook: Path) -> str | None:
+        "Copy a cache entry into a run folder; its fingerprint, or None (the entry removed) if it cannot be copied whole."
+        try:
+            record = read_json(entry/"manifest.json")
+            shutil.copytree(entry/"outputs", outputs, dirs_exist_ok=True)
+            shutil.copy2(entry/"notebook.ipynb", notebook)
+            for suffix in RENDERINGS:
+                if (entry/f"notebook{suffix}").is_file(): shutil.copy2(entry/f"notebook{suffix}", notebook.with_suffix(suffix))
+            if _manifest(outputs) == record["files"]: return fingerprint(record["files"])
+        except (OSError, ValueError, KeyError): pass  # changed or removed as it was read
+        shutil.rmtree(outputs, ignore_errors=True)
+        for suffix in (".ipynb", *RENDERINGS): notebook.with_suffix(suffix).unlink(missing_ok=True)
+        self.discard(entry)
+        return None
 
     def latest_parts(self, stage: str) -> dict | None:
         "The key parts of the most recently stored entry of `stage`."
         manifests = sorted((self.root/stage).glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
-        return read_json(manifests[-1])["parts"] if manifests else None
+        for manifest in reversed(manifests):
+            try: return read_json(manifest)["parts"]
+            except (OSError, ValueError, KeyError): continue
+        return None

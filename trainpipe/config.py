@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import types
 import typing
@@ -17,10 +18,11 @@ import yaml
 from .core import TrainpipeError, find_project_dir
 
 # %% auto #0
-__all__ = ['MODEL_PARAMS', 'DEFAULT_STAGES', 'COUPLED', 'DataConfig', 'SplitConfig', 'FeaturesConfig', 'ModelConfig',
-           'RegisterConfig', 'parse_condition', 'EvaluateConfig', 'TuneConfig', 'MonitorConfig', 'StageSpec',
-           'PipelineConfig', 'Config', 'stage_graph', 'upstream', 'coupled_params', 'parse_override', 'resolve_source',
-           'load_config', 'flatten', 'stage_parameters', 'to_yaml', 'section']
+__all__ = ['MODEL_PARAMS', 'DEFAULT_STAGES', 'COUPLED', 'MAX_NODES', 'MAX_DEPTH', 'DataConfig', 'SplitConfig', 'FeaturesConfig',
+           'ModelConfig', 'RegisterConfig', 'parse_condition', 'EvaluateConfig', 'TuneConfig', 'MonitorConfig',
+           'StageSpec', 'PipelineConfig', 'Config', 'stage_graph', 'upstream', 'coupled_params', 'YamlRefused',
+           'load_yaml', 'parse_override', 'flatten', 'stage_parameters', 'to_yaml', 'mlflow_limits',
+           'check_mlflow_limits', 'resolve_source', 'load_config', 'section']
 
 # %% ../nbs/01_config.ipynb #4dfc4856
 @dataclass
@@ -31,13 +33,14 @@ class DataConfig:
     task: str = "auto"  # classification, regression, or auto (decided from the target column)
     format: str = "auto"  # the reader: csv, parquet, jsonl, sklearn, sql, text_folder, or auto (from the source)
     delimiter: str = ""  # for delimited text; sniffed when empty
+    encoding: str = ""  # of a text source (CSV, JSON Lines, a folder of texts): utf-8, cp1252, latin-1, utf-16...; detected (UTF-8, else cp1252) when empty
     table: str = ""  # for a database: the table to read ...
     query: str = ""  # ... or the query whose result to read
     hf_split: str = "train"  # for a Hugging Face source (hf:<name>): the split to read
     columns: list[str] = field(default_factory=list)  # keep only these columns (and the target); all when empty
     rename: dict = field(default_factory=dict)  # old name -> new name, applied after reading
     duplicates: str = "keep"  # rows that repeat another row: keep, drop, or error
-    schema: dict = field(default_factory=dict)  # declared rules per column: type, required, nullable, allowed, min, max
+    schema: dict = field(default_factory=dict)  # declared rules per column: type, required, nullable, allowed, min, max, infinite (error or missing)
     memory_limit_mb: int = 0  # stream delimited text in blocks to stay within this memory; 0 reads the whole table
 
 @dataclass
@@ -311,6 +314,56 @@ def coupled_params(model: ModelConfig, features: FeaturesConfig) -> dict:
                              f"leave {param} out and it follows features.{key}, or set both to the same value")
     return params
 
+# %% ../nbs/01_config.ipynb #aebb490d
+MAX_NODES = 100_000  # values a config may hold once its aliases are expanded; a real one holds a few hundred
+MAX_DEPTH = 64  # levels of nesting; a real config has four or five
+
+class YamlRefused(yaml.YAMLError):
+    "A YAML document refused before it is built: too large once expanded, too deep, or looping back on itself."
+
+class _GuardedLoader(yaml.SafeLoader):
+    "PyYAML's safe loader, measuring the document it composed before building it, and reading dates as text."
+    yaml_implicit_resolvers = {first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+                               for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None: _measure(node, {}, set(), 0)
+        return node
+
+def _measure(node, sizes: dict, path: set, depth: int) -> int:
+    "The values `node` holds with every alias expanded, counted once per node (so in time linear in the file)."
+    if id(node) in sizes: return sizes[id(node)]
+    if id(node) in path: raise YamlRefused("refers to itself through an alias; remove the alias (*name) inside its own anchor (&name)")
+    if depth > MAX_DEPTH: raise YamlRefused(f"nests deeper than {MAX_DEPTH} levels; a config needs a handful, so flatten it")
+    children = ([c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else
+                node.value if isinstance(node, yaml.SequenceNode) else [])
+    path.add(id(node))
+    size = 1 + sum(_measure(c, sizes, path, depth + 1) for c in children)
+    path.discard(id(node))
+    if size > MAX_NODES: raise YamlRefused(f"expands through its aliases (*name) to more than {MAX_NODES:,} values; write the values out, or use fewer aliases")
+    sizes[id(node)] = size
+    return size
+
+def load_yaml(text: str # a YAML document
+             ):
+    "`text` read as PyYAML's `safe_load` reads it, but dates stay text, and a document too big once expanded raises `YamlRefused`."
+    try: return yaml.load(text, Loader=_GuardedLoader)
+    except RecursionError: raise YamlRefused(f"nests deeper than {MAX_DEPTH} levels; a config needs a handful, so flatten it") from None
+
+_PLAIN = (str, int, float, bool, type(None))
+
+def _check_plain(value, key: str):
+    "Raise, naming `key`, where `value` holds something other than text, numbers, booleans, lists and mappings (a `!!binary`, `!!set`, `!!timestamp`)."
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, _PLAIN): raise TrainpipeError(f"config key '{key}' has a key of type {type(k).__name__} ({k!r:.60}); keys must be text or numbers")
+            _check_plain(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value): _check_plain(v, f"{key}[{i}]")
+    elif not isinstance(value, _PLAIN):
+        raise TrainpipeError(f"config key '{key}' holds a {type(value).__name__} ({value!r:.60}), which no config key takes; write it as text, a number, true/false, a list or a mapping")
+
 # %% ../nbs/01_config.ipynb #071273cf
 _EXPONENT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
@@ -322,9 +375,12 @@ def parse_override(text: str # `key=value`, the key dotted (`model.params.max_de
         raise TrainpipeError(f"override '{text}' must look like key=value, e.g. -p split.test_size=0.3")
     value = value.strip()
     if _EXPONENT.match(value): return key.strip(), float(value)
-    try: return key.strip(), yaml.safe_load(value) if value else ""
+    try: parsed = load_yaml(value) if value else ""
+    except YamlRefused as e: raise TrainpipeError(f"the value of override '{key.strip()}' {e}") from None
     except yaml.YAMLError:
         raise TrainpipeError(f"the value of override '{text}' is not valid YAML; quote it, e.g. -p '{key}=\"...\"'") from None
+    _check_plain(parsed, key.strip())
+    return key.strip(), parsed
 
 def _set_dotted(raw: dict, key: str, value):
     "Set `raw[a][b][c] = value` for the key 'a.b.c', making the mappings on the way."
@@ -336,10 +392,72 @@ def _set_dotted(raw: dict, key: str, value):
             raise TrainpipeError(f"cannot set '{key}': '{'.'.join(parents[:i + 1])}' is not a mapping in the config")
     node[leaf] = value
 
+# %% ../nbs/01_config.ipynb #23ba9bbe
+def flatten(d: dict, prefix: str = "") -> dict:
+    "Dotted keys for every leaf of the nested mapping `d`."
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v: out.update(flatten(v, key + "."))
+        else: out[key] = v
+    return out
+
+def stage_parameters(cfg: Config) -> dict:
+    "Every value a stage notebook may ask for, named as in its `parameters` cell (`split_test_size`)."
+    out = {}
+    for k, v in asdict(cfg).items():
+        if isinstance(v, dict): out.update({f"{k}_{kk}": vv for kk, vv in v.items()})
+        else: out[k] = v
+    return out
+
+def to_yaml(cfg: Config) -> str:
+    "The resolved config as YAML, as it is saved with every run."
+    return yaml.safe_dump(asdict(cfg), sort_keys=False)
+
+# %% ../nbs/01_config.ipynb #81ab5b8b
+_LIMIT_NAMES = ("MAX_EXPERIMENT_NAME_LENGTH", "MAX_ENTITY_KEY_LENGTH", "MAX_PARAM_VAL_LENGTH")
+
+@functools.cache
+def mlflow_limits() -> dict[str, int]:
+    "MLflow's length limits by the name of its constant, and `registered_model_name`, the registry's column width."
+    import ast, importlib.util
+    found, root = {}, Path(importlib.util.find_spec("mlflow").origin).parent
+    try:  # read from MLflow's source: importing mlflow takes seconds, and loading a config should not
+        for stmt in ast.parse((root/"utils/validation.py").read_text(encoding="utf-8")).body:
+            if isinstance(stmt, ast.Assign) and getattr(stmt.targets[0], "id", None) in _LIMIT_NAMES:
+                found[stmt.targets[0].id] = ast.literal_eval(stmt.value)
+        model = next(s for s in ast.parse((root/"store/model_registry/dbmodels/models.py").read_text(encoding="utf-8")).body
+                     if isinstance(s, ast.ClassDef) and s.name == "SqlRegisteredModel")
+        column = next(s.value for s in model.body if isinstance(s, ast.Assign) and getattr(s.targets[0], "id", None) == "name")
+        found["registered_model_name"] = ast.literal_eval(column.args[0].args[0])  # name = Column(String(256), ...)
+    except (OSError, SyntaxError, ValueError, StopIteration, AttributeError, IndexError): found = {}
+    if len(found) < len(_LIMIT_NAMES) + 1:  # MLflow's source moved on: ask MLflow itself, slowly
+        from mlflow.store.model_registry.dbmodels.models import SqlRegisteredModel
+        from mlflow.utils import validation
+        found = {**{n: getattr(validation, n) for n in _LIMIT_NAMES}, "registered_model_name": SqlRegisteredModel.name.type.length}
+    return found
+
+def check_mlflow_limits(cfg: Config):
+    "Refuse `cfg` when a name or a logged param would break one of MLflow's length limits, naming the key, its length and the limit."
+    limits = mlflow_limits()
+    def refuse(key: str, what: str, length: int, limit: int, fix: str):
+        raise TrainpipeError(f"config key '{key}' {what} is {length:,} characters long, over MLflow's limit of {limit:,}; {fix}")
+    for key in ("experiment", "monitor.experiment"):
+        name = cfg.experiment if key == "experiment" else cfg.monitor.experiment
+        if len(name) > limits["MAX_EXPERIMENT_NAME_LENGTH"]: refuse(key, "(an experiment name)", len(name), limits["MAX_EXPERIMENT_NAME_LENGTH"], "choose a shorter name")
+    if len(cfg.register.model_name) > limits["registered_model_name"]:
+        refuse("register.model_name", "(a registered model's name)", len(cfg.register.model_name), limits["registered_model_name"], "choose a shorter name")
+    for key, value in flatten(asdict(cfg)).items():  # every value a run may log as a param, under its dotted key
+        if len(key) > limits["MAX_ENTITY_KEY_LENGTH"]:
+            refuse(key[:60] + "…", "(as a param's name)", len(key), limits["MAX_ENTITY_KEY_LENGTH"], "use shorter names in it")
+        if len(text := str(value)) > limits["MAX_PARAM_VAL_LENGTH"]:
+            refuse(key, "(as a param's value)", len(text), limits["MAX_PARAM_VAL_LENGTH"], "shorten it (a long query can be a view in the database)")
+
 # %% ../nbs/01_config.ipynb #d797c369
 def _read_yaml(path: Path) -> dict:
     "The mapping in YAML file `path`, or a clear error."
-    try: raw = yaml.safe_load(path.read_text())
+    try: raw = load_yaml(path.read_text())
+    except YamlRefused as e: raise TrainpipeError(f"config file '{path}' {e}") from None
     except FileNotFoundError: raise TrainpipeError(f"config file '{path}' does not exist; pass a file from configs/, e.g. configs/default.yaml") from None
     except (OSError, UnicodeDecodeError) as e: raise TrainpipeError(f"config file '{path}' cannot be read ({e.__class__.__name__}); check its permissions and encoding") from None
     except yaml.YAMLError as e:
@@ -348,6 +466,7 @@ def _read_yaml(path: Path) -> dict:
         raise TrainpipeError(f"config file '{path}' is not valid YAML{line}; fix the syntax there") from None
     if raw is None: return {}
     if not isinstance(raw, dict): raise TrainpipeError(f"config file '{path}' must hold a mapping of sections (data:, model:, ...), not a {type(raw).__name__}")
+    _check_plain(raw, "")
     return raw
 
 def _absolute(source: str, base: Path) -> str:
@@ -385,29 +504,8 @@ def load_config(path: str | Path | None = None, # YAML file; None gives the sche
         if key == "data.source" and isinstance(value, str): cli_source = value
     cfg = _build(Config, _model_defaults(raw))
     cfg.data.source = _absolute(cfg.data.source, Path.cwd()) if cli_source is not None else resolve_source(cfg.data.source, project)
+    check_mlflow_limits(cfg)
     return cfg
-
-# %% ../nbs/01_config.ipynb #23ba9bbe
-def flatten(d: dict, prefix: str = "") -> dict:
-    "Dotted keys for every leaf of the nested mapping `d`."
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and v: out.update(flatten(v, key + "."))
-        else: out[key] = v
-    return out
-
-def stage_parameters(cfg: Config) -> dict:
-    "Every value a stage notebook may ask for, named as in its `parameters` cell (`split_test_size`)."
-    out = {}
-    for k, v in asdict(cfg).items():
-        if isinstance(v, dict): out.update({f"{k}_{kk}": vv for kk, vv in v.items()})
-        else: out[k] = v
-    return out
-
-def to_yaml(cfg: Config) -> str:
-    "The resolved config as YAML, as it is saved with every run."
-    return yaml.safe_dump(asdict(cfg), sort_keys=False)
 
 # %% ../nbs/01_config.ipynb #83b5660e
 def section(cls: type, # a config section's dataclass, e.g. `SplitConfig`

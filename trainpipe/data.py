@@ -16,8 +16,9 @@ from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold, Strati
 
 from .config import DataConfig, SplitConfig
 from .core import TrainpipeError, atomic_path, choose, read_json, write_json
-from .schema import column_type, enforce_schema, fingerprint_table, hex_digest, infer_schema, new_digest, quality_findings
-from .sources import open_source, read_source, sniff_delimiter, source_kind
+from .schema import check_cell_types, check_finite, column_type, enforce_schema, fingerprint_table, hex_digest, infer_schema
+from .schema import new_digest, quality_findings
+from .sources import detect_encoding, open_source, read_source, sniff_delimiter, source_kind
 
 # %% auto #0
 __all__ = ['DUPLICATE_POLICIES', 'TASKS', 'MAX_CLASSES', 'SPLIT_METHODS', 'PART_NAMES', 'select_columns', 'check_target',
@@ -99,10 +100,13 @@ def ingest(data: DataConfig, # the `data` section: source, target, task, reader 
           ) -> Ingested:
     "Read, select, check and validate the data; the clean table with its schema, findings and fingerprint."
     target = data.target
-    raw = read_source(data.source, data.format, delimiter=data.delimiter, table=data.table, query=data.query, hf_split=data.hf_split)
-    df, dropped = check_target(select_columns(raw, target, data.columns, data.rename), target)
+    raw = read_source(data.source, data.format, delimiter=data.delimiter, encoding=data.encoding, table=data.table, query=data.query,
+                      hf_split=data.hf_split)
+    selected = select_columns(raw, target, data.columns, data.rename)
+    check_cell_types(selected)  # a column of lists would fail the first hash of a row, below or in the report
+    df, dropped = check_target(selected, target)
     df, repeated = handle_duplicates(df, data.duplicates)
-    df = enforce_schema(df, data.schema or {})
+    df = check_finite(enforce_schema(df, data.schema or {}), data.schema)
     task = infer_task(df[target], data.task)
     if task == "classification" and df[target].nunique() < 2:
         raise TrainpipeError(f"target column '{target}' has a single class ({df[target].iloc[0]!r}); a classifier needs at least two")
@@ -140,20 +144,21 @@ def ingest_in_chunks(data: DataConfig, # the `data` section: its source a delimi
     classes: dict | None = {}
     with open_source(source) as f, contextlib.ExitStack() as stack:
         sample = f.read(1 << 16)
-        sep = data.delimiter or sniff_delimiter(sample.decode("utf-8", "replace"))
+        encoding = detect_encoding(sample, source, data.encoding)  # from the first 64 KB: a block read cannot go back to the start
+        sep = data.delimiter or sniff_delimiter(sample.decode(encoding, "replace"))
         f.seek(0)
         # rows per block: a 24th of the limit in CSV bytes; parsing, dealing and writing a block took about twelve times
         # its CSV size at its peak here, beside a fixed 65 MiB or so for the parser's and Parquet writers' own buffers
         block = max(1000, memory_limit_mb * (1 << 20) // 24 * max(sample.count(b"\n"), 1) // max(len(sample), 1))
         paths = {n: stack.enter_context(atomic_path(out/f"{n}.parquet")) for n in names}
         writers = {}
-        for i, batch in enumerate(_blocks(f, sep, block, source)):
+        for i, batch in enumerate(_blocks(f, sep, block, source, encoding)):
             df = select_columns(batch, target, columns, rename)
             if target not in df.columns: check_target(df, target)  # raises, naming the columns there are
             keep = df[target].notna()
             df, lost = df[keep].reset_index(drop=True), int((~keep).sum())
             df, again = handle_duplicates(df, duplicates)
-            df = enforce_schema(df, schema or {})
+            df = check_finite(enforce_schema(df, schema or {}), schema)
             dropped, repeated, rows = dropped + lost, None if again is None else (repeated or 0) + again, rows + len(df)
             digest.update(bytes.fromhex(fingerprint_table(df)))
             for name, col in df.items():
@@ -187,11 +192,14 @@ def ingest_in_chunks(data: DataConfig, # the `data` section: its source a delimi
     return {"task": task, "dropped_target": dropped, "duplicates": repeated, "rows": rows, "schema": stats, "findings": findings,
             "fingerprint": hex_digest(digest), "parts": counts}
 
-def _blocks(f, sep: str, rows: int, source: str):
-    "The file as DataFrames of `rows` rows, read by pandas' C parser; a parse error is reported with the source."
-    try: yield from pd.read_csv(f, sep=sep, chunksize=rows)
+def _blocks(f, sep: str, rows: int, source: str, encoding: str = "utf-8"):
+    "The file as DataFrames of `rows` rows, read by pandas' C parser in `encoding`; a parse error is reported with the source."
+    try: yield from pd.read_csv(f, sep=sep, chunksize=rows, encoding=encoding)
     except pd.errors.EmptyDataError: raise TrainpipeError(f"data.source '{source}' is empty; it needs a header row and data rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise TrainpipeError(f"data.source '{source}' is not {encoding} text after its first 64 KB (byte 0x{e.object[e.start]:02x}: {e.reason}); "
+                             "set data.encoding to the file's encoding, e.g. cp1252") from None
+    except pd.errors.ParserError as e:
         raise TrainpipeError(f"data.source '{source}' cannot be read as delimited text ({str(e).splitlines()[0][:120]}); check the file") from None
 
 # %% ../nbs/10_data.ipynb #397a2f96

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, GradientBoostingClassifier, GradientBoostingRegressor,
@@ -71,7 +72,22 @@ def make_model(name: str, task: str, params: dict | None = None, # constructor a
             close = difflib.get_close_matches(key, valid, n=1)
             hint = f"did you mean 'model.params.{close[0]}'? " if close else ""
             raise TrainpipeError(f"model.params.{key} is not a parameter of {cls.__name__}; {hint}valid ones are: {', '.join(valid)}")
-    return cls(**params)
+    return _check_values(cls(**params))
+
+_REFUSAL = re.compile(r"^The '(?P<key>[^']+)' parameter of (?P<cls>\w+) must be (?P<rule>.+)\. Got (?P<got>.+) instead\.$", re.S)
+
+def _check_values(model):
+    "`model`, once its constructor arguments meet the constraints it declares (scikit-learn's `_parameter_constraints`)."
+    if not isinstance(getattr(model, "_parameter_constraints", None), dict): return model  # it declares none: it checks its own values
+    from sklearn.utils._param_validation import InvalidParameterError
+    try: model._validate_params()
+    except InvalidParameterError as e:
+        found = _REFUSAL.match(str(e))
+        if not found: raise TrainpipeError(f"model.params are not valid for {type(model).__name__}: {e}") from None
+        got = found["got"] if len(found["got"]) <= 60 else found["got"][:57] + "..."
+        raise TrainpipeError(f"model.params.{found['key']} must be {found['rule']} for {found['cls']}, got {got}; "
+                             f"fix it in the config or with -p model.params.{found['key']}=...") from None
+    return model
 
 def trusted_types(name: str) -> tuple[str, ...]:
     "The types skops must trust to load a fitted `name` model."

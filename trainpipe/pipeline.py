@@ -26,16 +26,15 @@ from .config import Config, PipelineConfig, StageSpec, flatten, load_config, sta
 from .contract import PARAMETERS_TAG, RUN_HEADING
 from .core import TrainpipeError, atomic_path, find_project_dir, parse_python, read_json, without_module, write_json
 from .kernels import KernelPool, failure, run_notebook
-from .store import declared
+from .store import TIMINGS, declared
 from .tracking import PipelineRun, defer_run, git_info, record_all_pending, resolve_tracking_uri
 
 # %% auto #0
-__all__ = ['RUN_VALUES', 'HOOKS', 'EXTRAS', 'REPORT', 'REPORT_BODY', 'RUNNER_SECTIONS', 'NOT_COMPARED', 'stage_notebook',
-           'notebook_parameters', 'Stage', 'find_stages', 'hooks_module', 'stage_hook', 'stage_needs', 'needed_modules',
-           'check_extras', 'check_config', 'select_stages', 'notebook_html', 'report_header', 'report_body',
-           'render_report', 'run_params', 'run_facts', 'render_reports', 'RunResult', 'open_folder', 'run_pipeline',
-           'pipeline_status', 'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run',
-           'upstream_run']
+__all__ = ['RUN_VALUES', 'HOOKS', 'EXTRAS', 'REPORT', 'REPORT_BODY', 'RUNNER_SECTIONS', 'stage_notebook', 'notebook_parameters',
+           'Stage', 'find_stages', 'hooks_module', 'stage_hook', 'stage_needs', 'needed_modules', 'check_extras',
+           'check_config', 'select_stages', 'notebook_html', 'report_header', 'report_body', 'render_report',
+           'run_params', 'run_facts', 'render_reports', 'RunResult', 'open_folder', 'run_pipeline', 'pipeline_status',
+           'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run', 'upstream_run']
 
 # %% ../nbs/60_pipeline.ipynb #0d2148d2
 def stage_notebook(nbs: Path, stage: str) -> Path:
@@ -402,9 +401,10 @@ def _run_stages(stages: list[Stage], result: RunResult, values: dict, run: Pipel
                         result.timeline[stage.name] = {"started": _now()}
                         shutil.rmtree(result.run_dir/stage.name, ignore_errors=True)  # what an interrupted attempt left is not output
                         (result.run_dir/stage.notebook.name).with_suffix(".html").unlink(missing_ok=True)
-                        if entry:
-                            began = time.perf_counter()
-                            fingerprints[stage.name] = cache.restore(entry, result.run_dir/stage.name, result.run_dir/stage.notebook.name)
+                        began = time.perf_counter()
+                        # an entry that fails as it is copied is removed, and the stage runs as if it had none
+                        if entry and (restored := cache.restore(entry, result.run_dir/stage.name, result.run_dir/stage.notebook.name)):
+                            fingerprints[stage.name] = restored
                             result.cached.append(stage.name)
                             finished(stage, key, parts, began, entry)
                         else:
@@ -583,8 +583,6 @@ def resume_pipeline(run_id: str | None = None, # the run to continue; the latest
     return run_pipeline(cfg, record["config"], project, runs_dir, tracking_uri, on_stage=on_stage, run_id=run_id)
 
 # %% ../nbs/60_pipeline.ipynb #64be9b3c
-NOT_COMPARED = ("_seconds",)  # timings differ from run to run by nature
-
 def reproduce_run(run_id: str, project: Path | None = None, runs_dir: Path | None = None, tracking_uri: str | None = None,
                   on_stage: Callable = _no_progress) -> tuple[RunResult, list[tuple[str, float, float | None]], list[str]]:
     "Run a recorded run again from its record; the new result, (metric, original, reproduced) rows and notes."
@@ -593,7 +591,7 @@ def reproduce_run(run_id: str, project: Path | None = None, runs_dir: Path | Non
     record, cfg = _record(runs_dir, run_id, project)
     result = run_pipeline(cfg, record["config"], project, runs_dir, tracking_uri, force={"all"}, on_stage=on_stage, tags={"reproduces": run_id})
     rows = [(k, v, result.metrics.get(k)) for k, v in sorted(record["metrics"].items())
-            if not k.endswith(NOT_COMPARED) and isinstance(v, (int, float))]
+            if not k.endswith(TIMINGS) and isinstance(v, (int, float))]
     now = read_json(result.run_dir/"run.json")
     notes = [f"{what} differs: {record[key]} then, {now[key]} now" for key, what in
              (("git", "the git state"), ("libraries", "library versions"), ("data", "the data"))

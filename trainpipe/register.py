@@ -19,7 +19,7 @@ from .tracking import headline_metric, lower_is_better, registry_lock, resolve_t
 
 # %% auto #0
 __all__ = ['TRUSTED_TYPES', 'SERVING_PACKAGES', 'LabelsAndProbabilities', 'serving_pipeline', 'input_example',
-           'serving_requirements', 'code_paths', 'failed_criteria', 'promote', 'model_description',
+           'serving_requirements', 'code_paths', 'failed_criteria', 'promote', 'registered_by', 'model_description',
            'version_description', 'run_register']
 
 # %% ../nbs/50_register.ipynb #5f83812e
@@ -102,8 +102,10 @@ def promote(client, name: str, version: str, # an MlflowClient, and the register
         client.set_model_version_tag(name, version, f"trainpipe.{key}", tag)
     try: champion = client.get_model_version_by_alias(name, "champion")
     except MlflowException: champion = None  # no champion yet
-    record = {"version": version, "metric": metric, "score": value, "champion_version": champion.version if champion else None}
+    holder = str(champion.version) if champion else None  # a version number is an int from a sqlite store and a str from a server
+    record = {"version": str(version), "metric": metric, "score": value, "champion_version": holder}
     if champion is None: alias, why = "champion", "there was no champion"
+    elif holder == str(version): alias, why = "champion", "it was made champion before its run was interrupted"
     elif champion.tags.get("trainpipe.test_fingerprint") != test_fingerprint or champion.tags.get("trainpipe.metric") != metric:
         alias, why = "challenger", f"version {champion.version}, the champion, was scored on other test rows or by another metric"
     else:
@@ -116,6 +118,12 @@ def promote(client, name: str, version: str, # an MlflowClient, and the register
     return {**record, "alias": alias, "reason": why}
 
 # %% ../nbs/50_register.ipynb #3fc420bd
+def registered_by(client, name: str, run_id: str # an MlflowClient, the registered model, and a pipeline's MLflow run
+                 ):
+    "The version of `name` that run `run_id` registered already, if any: what a resumed register stage finishes instead of adding another."
+    found = [v for v in client.search_model_versions(f"run_id = '{run_id}'") if v.name == name]
+    return max(found, key=lambda v: int(v.version)) if found else None
+
 def _log_model(pipeline: Pipeline, example: pd.DataFrame, needs: tuple[str, ...], trusted: list[str], # the joined model, what it needs to load
                name: str, mlflow_run_id: str | None, dest: Path, # the registered name, the pipeline's run, where to save without one
                reference: Path, # the training data's reference (`trainpipe.monitor`), kept in the model's artifacts
@@ -135,12 +143,16 @@ def _log_model(pipeline: Pipeline, example: pd.DataFrame, needs: tuple[str, ...]
             shutil.copytree(reference, dest/REFERENCE_DIR)
             return {"model_uri": str(dest)}
         mlflow.set_tracking_uri(resolve_tracking_uri())  # the project's store when no MLFLOW_TRACKING_URI says otherwise, never ./mlflow.db
-        mlflow.start_run(run_id=mlflow_run_id)
-        try: info = mlflow.sklearn.log_model(pipeline, name="model", registered_model_name=name, **flavour)
-        finally: mlflow.end_run("RUNNING")  # the runner closes the run when every stage is done; a stage beside this one may still run
-        mlflow.MlflowClient().log_model_artifacts(info.model_id, str(reference), REFERENCE_DIR)  # before any alias points at it
-    return {"model_uri": f"models:/{name}/{info.registered_model_version}", "registered_model": name,
-            "version": info.registered_model_version, "logged_model_uri": info.model_uri}
+        client = mlflow.MlflowClient()
+        if earlier := registered_by(client, name, mlflow_run_id):  # this stage was interrupted after registering: finish that version
+            version, model_id = earlier.version, earlier.model_id or earlier.source.removeprefix("models:/")
+        else:
+            mlflow.start_run(run_id=mlflow_run_id)
+            try: info = mlflow.sklearn.log_model(pipeline, name="model", registered_model_name=name, **flavour)
+            finally: mlflow.end_run("RUNNING")  # the runner closes the run when every stage is done; a stage beside this one may still run
+            version, model_id = info.registered_model_version, info.model_id
+        client.log_model_artifacts(model_id, str(reference), REFERENCE_DIR)  # before any alias points at it
+    return {"model_uri": f"models:/{name}/{version}", "registered_model": name, "version": str(version), "logged_model_uri": f"models:/{model_id}"}
 
 def model_description(summary: dict, dataset: dict, # the data stage's `summary.json` and `dataset.json`
                       headline: str, # the metric versions are ranked by
@@ -228,7 +240,7 @@ def run_register(run_dir: Path, # the run folder: reads data/, features/ and tra
     if mlflow_run_id:
         headline = headline_metric(summary["task"])
         client = mlflow.MlflowClient(resolve_tracking_uri())
-        with registry_lock(resolve_tracking_uri()):  # against another run's promotion between reading the champion and moving it
+        with registry_lock(client, register.model_name):  # against another run's promotion between reading the champion and moving it
             found["promotion"] = promotion = promote(client, register.model_name, record["version"],
                                                      headline, metrics[headline], file_digest(run_dir/"data"/"test.parquet"))
         write_json(promotion, out/"promotion.json")

@@ -13,8 +13,8 @@ import pandas as pd
 from .core import TrainpipeError, choose
 
 # %% auto #0
-__all__ = ['DISTINCT_UP_TO', 'RULES', 'TYPES', 'column_type', 'infer_schema', 'enforce_schema', 'quality_findings', 'new_digest',
-           'hex_digest', 'fingerprint_table']
+__all__ = ['DISTINCT_UP_TO', 'RULES', 'TYPES', 'INFINITE', 'NESTED', 'column_type', 'infer_schema', 'enforce_schema',
+           'check_finite', 'check_cell_types', 'quality_findings', 'new_digest', 'hex_digest', 'fingerprint_table']
 
 # %% ../nbs/09_schema.ipynb #ca7788b4
 def column_type(s: pd.Series) -> str:
@@ -37,7 +37,7 @@ def infer_schema(df: pd.DataFrame) -> dict[str, dict]:
     return out
 
 # %% ../nbs/09_schema.ipynb #213ea2fb
-RULES = ("type", "required", "nullable", "allowed", "min", "max")
+RULES = ("type", "required", "nullable", "allowed", "min", "max", "infinite")
 TYPES = ("integer", "float", "string", "boolean", "datetime")
 
 def _rows(mask: pd.Series, n: int = 5) -> str:
@@ -47,6 +47,19 @@ def _rows(mask: pd.Series, n: int = 5) -> str:
 
 def _violation(column: str, what: str, mask: pd.Series) -> TrainpipeError:
     return TrainpipeError(f"data column '{column}' {what} in {int(mask.sum())} row(s) (rows {_rows(mask)}); fix the data or data.schema.{column}")
+
+INFINITE = ("error", "missing")  # what `data.schema.<column>.infinite` does with inf and -inf: refuse them, or read them as missing
+
+def _finite(column: str, s: pd.Series, policy: str = "error") -> pd.Series:
+    "`s` without infinite numbers: refused, naming the rows, or made missing when `policy` is missing."
+    choose({p: p for p in INFINITE}, policy, f"data.schema.{column}.infinite")
+    if not pd.api.types.is_float_dtype(s): return s
+    values = s.to_numpy() if isinstance(s.dtype, np.dtype) else s.to_numpy(dtype="float64", na_value=np.nan)  # NumPy floats: no copy
+    if not (infinite := np.isinf(values)).any(): return s
+    bad = pd.Series(infinite, index=s.index)
+    if policy == "missing": return s.mask(bad)
+    raise TrainpipeError(f"data column '{column}' holds an infinite number in {int(bad.sum())} row(s) (rows {_rows(bad)}); fix the data, "
+                         f"or set data.schema.{column}.infinite to missing to read inf and -inf as missing values")
 
 def enforce_schema(df: pd.DataFrame, schema: dict[str, dict]) -> pd.DataFrame:
     "`df` with declared numeric, boolean and datetime columns cast; raise on the first rule a column breaks."
@@ -64,7 +77,7 @@ def enforce_schema(df: pd.DataFrame, schema: dict[str, dict]) -> pd.DataFrame:
             cast = pd.to_numeric(s, errors="coerce")
             if (bad := s.notna() & cast.isna()).any(): raise _violation(column, f"is not a number ({s[bad].iloc[0]!r})", bad)
             if kind == "integer" and (bad := cast.notna() & (cast % 1 != 0)).any(): raise _violation(column, "is not a whole number", bad)
-            s = cast
+            s = _finite(column, cast, rules.get("infinite", "error"))  # before min and max: inf is above any max
         elif kind == "datetime":
             cast = pd.to_datetime(s, errors="coerce")
             if (bad := s.notna() & cast.isna()).any(): raise _violation(column, f"is not a date ({s[bad].iloc[0]!r})", bad)
@@ -81,6 +94,34 @@ def enforce_schema(df: pd.DataFrame, schema: dict[str, dict]) -> pd.DataFrame:
         if "max" in rules and (bad := s.notna() & (s > rules["max"])).any(): raise _violation(column, f"is above its max {rules['max']}", bad)
         df[column] = s
     return df
+
+# %% ../nbs/09_schema.ipynb #d6fe6b4a
+def check_finite(df: pd.DataFrame, schema: dict[str, dict] | None = None, # the table, and `data.schema`
+                ) -> pd.DataFrame:
+    "`df` with no infinite number in a float column: refused with the column and rows, or missing where the schema says `infinite: missing`."
+    out = df
+    for name, s in df.items():
+        if not pd.api.types.is_float_dtype(s): continue
+        rules = (schema or {}).get(name)
+        clean = _finite(str(name), s, rules.get("infinite", "error") if isinstance(rules, dict) else "error")
+        if clean is not s:
+            if out is df: out = df.copy()
+            out[name] = clean
+    return out
+
+# %% ../nbs/09_schema.ipynb #f9976661
+NESTED = (list, tuple, dict, set, frozenset, np.ndarray)  # the kinds of value no stage can hash, compare or encode
+
+def check_cell_types(df: pd.DataFrame) -> None:
+    "Refuse a column holding lists, arrays, mappings or sets, naming the column, its first such row and the type."
+    for name, s in df.items():
+        if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) not in ("mixed", "mixed-integer"): continue
+        if not (bad := np.fromiter((isinstance(v, NESTED) for v in s.to_numpy()), bool, len(s))).any(): continue
+        row = int(np.flatnonzero(bad)[0])
+        kind = type(s.iloc[row])
+        kind = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+        raise TrainpipeError(f"data column '{name}' holds values of type {kind} (first in row {row + 1}), which trainpipe cannot use as a feature; leave the column out with "
+                             "data.columns, or store it as columns of numbers or text")
 
 # %% ../nbs/09_schema.ipynb #48b544f4
 def _constant(s: pd.Series) -> bool:

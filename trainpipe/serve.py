@@ -394,9 +394,13 @@ class _State:
             self.install(served)
             log.info("alias %s now serves version %s", self.settings.model_uri, served.metadata["version"])
 
-def _given_key(call: Call) -> str:
-    "The API key a request carries, as `X-API-Key` or a bearer token; empty if none."
-    return call.headers.get("x-api-key") or call.headers.get("authorization", "").removeprefix("Bearer ").strip()
+_OWS = " \t"  # HTTP's optional whitespace around a field value (RFC 9110, 5.6.3): spaces and tabs, nothing else
+
+def _given_key(call: Call) -> bytes:
+    "The API key a request carries, as `X-API-Key` or a bearer token, as the bytes sent less HTTP's optional whitespace; empty if none."
+    if key := call.headers.get("x-api-key", "").strip(_OWS): return key.encode("latin-1")  # the header's own bytes (ASGI's are latin-1)
+    scheme, _, token = call.headers.get("authorization", "").strip(_OWS).partition(" ")
+    return token.strip(_OWS).encode("latin-1") if scheme.lower() == "bearer" else b""
 
 class _Endpoint:
     "A route as a plain ASGI app: `handler(call)` wrapped with the API key, the request id, refusals, model errors and the meter."
@@ -409,7 +413,7 @@ class _Endpoint:
         self.in_flight.inc()
         try:
             call = Call(scope, receive)
-            if self.key is not None and not hmac.compare_digest(_given_key(call).encode(), self.key.encode()):
+            if self.key is not None and not hmac.compare_digest(_given_key(call), self.key.encode()):
                 raise BadRequest(401, "this server wants an API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
             status, body = await self.handler(call)
         except BadRequest as e: status, body = e.status, e.body(request_id)

@@ -5,21 +5,25 @@
 # %% ../nbs/08_sources.ipynb #b56694fb
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import os
 import tempfile
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
 import pandas as pd
+import pyarrow as pa
 
 from .core import TrainpipeError, choose
 
 # %% auto #0
-__all__ = ['SQL_DIALECTS', 'FILE_KINDS', 'NULL_VALUES', 'SKLEARN_SETS', 'HF_LOADERS', 'SOURCES', 'source_kind', 'open_source',
-           'sniff_delimiter', 'read_csv', 'read_parquet', 'read_jsonl', 'read_sklearn', 'read_sql', 'read_text_folder',
-           'read_hf', 'read_source']
+__all__ = ['SQL_DIALECTS', 'FILE_KINDS', 'ENCODING_FALLBACK', 'NULL_VALUES', 'SKLEARN_SETS', 'TEXT_SUFFIXES', 'HF_LOADERS',
+           'SOURCES', 'source_kind', 'open_source', 'text_codec', 'detect_encoding', 'sniff_delimiter', 'read_csv',
+           'read_parquet', 'read_jsonl', 'read_sklearn', 'read_sql', 'check_text_folder', 'read_text_folder', 'read_hf',
+           'read_source']
 
 # %% ../nbs/08_sources.ipynb #79653f3c
 SQL_DIALECTS = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "duckdb", "snowflake")
@@ -58,6 +62,38 @@ def open_source(source: str):
     if not fs.isfile(path): raise TrainpipeError(f"data.source '{source}' does not exist; check the URL")
     return fs.open(path, "rb")
 
+# %% ../nbs/08_sources.ipynb #d2251240
+ENCODING_FALLBACK = "cp1252"  # what text that is not UTF-8 is read as, unless data.encoding says otherwise
+
+def text_codec(encoding: str, # `data.encoding`
+              ) -> str:
+    "The name Python's codecs know `encoding` by; an encoding they do not know is refused."
+    try: return codecs.lookup(encoding).name
+    except LookupError:
+        raise TrainpipeError(f"data.encoding '{encoding}' is not an encoding Python knows; set it to one such as utf-8, cp1252, "
+                             "latin-1 or utf-16, or leave it empty to detect it") from None
+
+def _not_text(source: str, encoding: str, declared: str, e: UnicodeDecodeError) -> TrainpipeError:
+    "The sentence for text that does not decode: what was tried, the first byte that failed, and the fix."
+    byte = f"byte 0x{e.object[e.start]:02x}" if isinstance(e.object, bytes) and e.start < len(e.object) else "a byte"
+    tried = f"{encoding} text (data.encoding)" if declared else f"UTF-8 or {ENCODING_FALLBACK} text"
+    return TrainpipeError(f"data.source '{source}' is not {tried}: {byte} does not decode; set data.encoding to the file's encoding, e.g. latin-1 or utf-16")
+
+def detect_encoding(head: bytes, # the file's first bytes (its first 64 KB)
+                    source: str, # `data.source`, for the message
+                    declared: str = "", # `data.encoding`: used when given
+                   ) -> str:
+    "The encoding to read `source` in: `declared` when given, else UTF-16 by its byte-order mark, UTF-8, or cp1252."
+    if declared: return text_codec(declared)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)): return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut off at the end is no error
+        return "utf-8"
+    except UnicodeDecodeError: pass
+    try: head.decode(ENCODING_FALLBACK)
+    except UnicodeDecodeError as e: raise _not_text(source, ENCODING_FALLBACK, "", e) from None
+    return ENCODING_FALLBACK
+
 # %% ../nbs/08_sources.ipynb #1c724451
 NULL_VALUES = ["", "NA", "N/A", "n/a", "#N/A", "NaN", "nan", "-nan", "NULL", "null", "None", "<NA>"]  # read as missing
 
@@ -68,25 +104,38 @@ def sniff_delimiter(sample: str) -> str:
     try: return csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter  # 1.4 ms, where 64 KB took 8
     except csv.Error: return ","
 
-def read_csv(source: str, delimiter: str = "", **_) -> pd.DataFrame:
-    "Read delimited text with pyarrow, sniffing the delimiter unless given."
+def _parse_csv(f, source: str, sep: str, enc: str, declared: str):
+    "The file parsed by pyarrow in encoding `enc`; a failure is one sentence."
+    import pyarrow.csv as pacsv
+    f.seek(0)
+    try:  # a local file by its path, so pyarrow reads it natively rather than through a Python file object
+        return pacsv.read_csv(f if _is_url(source) else source, read_options=pacsv.ReadOptions(encoding="utf8" if enc.startswith("utf-8") else enc),
+                              parse_options=pacsv.ParseOptions(delimiter=sep),
+                              convert_options=pacsv.ConvertOptions(null_values=NULL_VALUES, strings_can_be_null=True))
+    except UnicodeDecodeError as e: raise _not_text(source, enc, declared, e) from None
+    except Exception as e:  # pyarrow's ArrowInvalid and friends
+        raise TrainpipeError(f"data.source '{source}' cannot be read as delimited text ({type(e).__name__}: "
+                             f"{str(e).splitlines()[0][:120]}); check the file and data.delimiter") from None
+
+def read_csv(source: str, delimiter: str = "", encoding: str = "", **_) -> pd.DataFrame:
+    "Read delimited text with pyarrow, in `encoding` (detected when empty), sniffing the delimiter unless given."
     with open_source(source) as f:
         head = f.read(1 << 16)
         if not head.strip(): raise TrainpipeError(f"data.source '{source}' is empty; it needs a header row and data rows")
-        if b"\x00" in head: raise TrainpipeError(f"data.source '{source}' is not text (it holds binary bytes); check the file")
-        text = head.decode("utf-8", "replace")
+        wide = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or text_codec(encoding or "utf-8").startswith(("utf-16", "utf-32"))
+        if b"\x00" in head and not wide:  # NUL bytes: binary, unless the text is UTF-16 or UTF-32
+            raise TrainpipeError(f"data.source '{source}' is not text (it holds binary bytes); check the file, or set data.encoding if it is UTF-16")
+        enc = detect_encoding(head, source, encoding)
+        text = head.decode(enc, "replace")
         sep = delimiter or ("\t" if source.lower().endswith(".tsv") else sniff_delimiter(text))
         header = next(csv.reader([text.splitlines()[0]], delimiter=sep))
         twice = [c for i, c in enumerate(header) if c in header[:i]]
         if twice: raise TrainpipeError(f"data.source '{source}' has the column name '{twice[0]}' twice; rename one")
-        f.seek(0)
-        import pyarrow.csv as pacsv
-        try:  # a local file by its path, so pyarrow reads it natively rather than through a Python file object
-            table = pacsv.read_csv(f if _is_url(source) else source, parse_options=pacsv.ParseOptions(delimiter=sep),
-                                   convert_options=pacsv.ConvertOptions(null_values=NULL_VALUES, strings_can_be_null=True))
-        except Exception as e:  # pyarrow's ArrowInvalid and friends
-            raise TrainpipeError(f"data.source '{source}' cannot be read as delimited text ({type(e).__name__}: "
-                                 f"{str(e).splitlines()[0][:120]}); check the file and data.delimiter") from None
+        table = _parse_csv(f, source, sep, enc, encoding)
+        if raw := [c.name for c in table.schema if c.type in (pa.binary(), pa.large_binary())]:  # bytes that are not UTF-8
+            if encoding: raise TrainpipeError(f"data.source '{source}' is not {enc} text (data.encoding): column '{raw[0]}' holds bytes that do not "
+                                              "decode; set data.encoding to the file's encoding, e.g. cp1252, or leave it empty to detect it")
+            table = _parse_csv(f, source, sep, ENCODING_FALLBACK, encoding)  # not UTF-8 after its first 64 KB: all of it again
     return table.to_pandas(split_blocks=True, self_destruct=True)  # a frame per column: numbers without a copy
 
 # %% ../nbs/08_sources.ipynb #9edbf133
@@ -97,12 +146,14 @@ def read_parquet(source: str, **_) -> pd.DataFrame:
         except Exception as e:
             raise TrainpipeError(f"data.source '{source}' cannot be read as Parquet ({type(e).__name__}: {str(e).splitlines()[0][:120]}); check the file") from None
 
-def read_jsonl(source: str, **_) -> pd.DataFrame:
-    "Read JSON Lines: one object per line, one row per object."
+def read_jsonl(source: str, encoding: str = "", **_) -> pd.DataFrame:
+    "Read JSON Lines: one object per line, one row per object, in `encoding` (detected when empty)."
     with open_source(source) as f:
         raw = f.read()
     if not raw.strip(): raise TrainpipeError(f"data.source '{source}' is empty; it needs one JSON object per line")
-    try: return pd.read_json(io.BytesIO(raw), lines=True)
+    enc = detect_encoding(raw[:1 << 16], source, encoding)
+    try: return pd.read_json(io.BytesIO(raw), lines=True, encoding=enc)
+    except UnicodeDecodeError as e: raise _not_text(source, enc, encoding, e) from None
     except ValueError as e:
         raise TrainpipeError(f"data.source '{source}' is not JSON Lines ({str(e).splitlines()[0][:120]}); it needs one JSON object per line") from None
 
@@ -137,13 +188,53 @@ def read_sql(source: str, table: str = "", query: str = "", **_) -> pd.DataFrame
     finally: engine.dispose()
 
 # %% ../nbs/08_sources.ipynb #3397dfa8
-def read_text_folder(source: str, **_) -> pd.DataFrame:
+TEXT_SUFFIXES = (".txt", ".text", ".md", "")  # the extensions of a text folder's files ("": none)
+
+def _files(folder: str):
+    "The paths of the files under `folder`, found one directory entry at a time; hidden entries are skipped."
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."): continue
+            if entry.is_dir(follow_symlinks=False): yield from _files(entry.path)
+            else: yield entry.path
+
+def _layout(source: str) -> str: return f"it needs one sub-folder per label, each holding text files ({source}/<label>/*.txt)"
+
+def check_text_folder(source: str, # `data.source`, a folder
+                     ) -> int:
+    "How many text files the folder `source` holds; its first entry off the layout `<label>/<text files>` is refused, before any file is read."
+    labels = texts = 0
+    with os.scandir(source) as top:
+        for entry in top:
+            if entry.name.startswith("."): continue
+            if not entry.is_dir():
+                raise TrainpipeError(f"data.source '{source}' is a folder without labelled texts: it has the file '{entry.path}' at its top level, and {_layout(source)}")
+            labels += 1
+            for path in _files(entry.path):
+                if os.path.splitext(path)[1].lower() not in TEXT_SUFFIXES:
+                    raise TrainpipeError(f"data.source '{source}' is a folder without labelled texts: '{path}' is not a text file "
+                                         f"(.txt, .text, .md or no extension), and {_layout(source)}")
+                texts += 1
+    if not labels or not texts: raise TrainpipeError(f"data.source '{source}' is a folder without labelled texts; {_layout(source)}")
+    return texts
+
+def _decode(raw: bytes, encoding: str) -> str:
+    "A text file's content: in `encoding`, or UTF-8, or cp1252 where it is not UTF-8."
+    if encoding: return raw.decode(encoding, "replace")
+    try: return raw.decode("utf-8")
+    except UnicodeDecodeError: return raw.decode(ENCODING_FALLBACK, "replace")
+
+def read_text_folder(source: str, encoding: str = "", **_) -> pd.DataFrame:
     "One row per text file: its text and its label, the name of its sub-folder."
-    root = Path(source)
-    labels = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    rows = [{"text": f.read_text(errors="replace"), "label": d.name} for d in labels for f in sorted(d.rglob("*")) if f.is_file() and not f.name.startswith(".")]
-    if not labels or not rows:
-        raise TrainpipeError(f"data.source '{source}' is a folder without labelled texts; it needs one sub-folder per label, each holding text files")
+    check_text_folder(source)
+    encoding = encoding and text_codec(encoding)
+    rows = []
+    for label in sorted(e.name for e in os.scandir(source) if not e.name.startswith(".")):  # the check found only folders here
+        for path in sorted(_files(os.path.join(source, label))):
+            raw = Path(path).read_bytes()
+            if b"\x00" in raw[:1 << 13] and not encoding.startswith(("utf-16", "utf-32")):
+                raise TrainpipeError(f"data.source '{source}' holds '{path}', which is not text (it has binary bytes); {_layout(source)}")
+            rows.append({"text": _decode(raw, encoding), "label": label})
     return pd.DataFrame(rows)
 
 # %% ../nbs/08_sources.ipynb #743091d8
@@ -183,7 +274,7 @@ SOURCES: dict[str, Callable[..., pd.DataFrame]] = {"csv": read_csv, "parquet": r
 
 def read_source(source: str | Path, # `data.source`
                 format: str = "auto", # `data.format`
-                **options, # `delimiter`, `table`, `query`: what some readers take
+                **options, # `delimiter`, `encoding`, `table`, `query`: what some readers take
                ) -> pd.DataFrame:
     "The table `source` holds, read by the reader for its kind; never empty."
     source = str(source)

@@ -14,8 +14,9 @@ from .core import TrainpipeError, atomic_path, without_module, write_json
 if TYPE_CHECKING: import pandas as pd  # for annotations only: the runner reads declarations without pandas
 
 # %% auto #0
-__all__ = ['BASE_TRUSTED_TYPES', 'STAGE_FILES', 'OUTPUTS', 'OUTPUT_KEYS', 'save_frame', 'load_frame', 'skops_io', 'save_object',
-           'load_object', 'save_figure', 'show_figure', 'declare', 'start_stage', 'declared']
+__all__ = ['BASE_TRUSTED_TYPES', 'STAGE_FILES', 'TIMINGS', 'OUTPUTS', 'OUTPUT_KEYS', 'save_frame', 'load_frame', 'skops_io',
+           'save_object', 'load_object', 'canonical_skops', 'save_figure', 'show_figure', 'declare', 'start_stage',
+           'declared']
 
 # %% ../nbs/02_store.ipynb #2c190658
 def save_frame(df: "pd.DataFrame", path: str | Path):
@@ -41,13 +42,59 @@ def skops_io():
     return skops.io
 
 def save_object(obj, path: str | Path):
-    "Save a fitted scikit-learn object with skops, atomically."
-    with atomic_path(path) as tmp: skops_io().dump(obj, tmp)
+    "Save a fitted scikit-learn object with skops, atomically, as the same bytes whenever the object is the same (`canonical_skops`)."
+    data = canonical_skops(skops_io().dumps(obj))
+    with atomic_path(path) as tmp: tmp.write_bytes(data)
 
 def load_object(path: str | Path, trusted: tuple[str, ...] = (), # types to allow beyond `BASE_TRUSTED_TYPES`
                ):
     "Load an object saved by `save_object`, allowing only trusted types."
     return skops_io().load(path, trusted=[*BASE_TRUSTED_TYPES, *trusted])
+
+# %% ../nbs/02_store.ipynb #a4ba8746
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip member can carry
+
+def _zip(members: list[tuple[str, bytes]], compression: int) -> bytes:
+    "A zip archive of `members` (name, bytes) that holds nothing else: no time of writing, no permissions of the moment."
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, _EPOCH)
+            info.compress_type, info.external_attr = compression, 0o644 << 16
+            z.writestr(info, data)
+    return buf.getvalue()
+
+def _canonical_npz(data: bytes) -> bytes:
+    "A numpy `.npz` archive (a sparse matrix's) rewritten without the time its members were written."
+    import io
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(data)) as z: return _zip([(i.filename, z.read(i)) for i in z.infolist()], zipfile.ZIP_STORED)
+
+def canonical_skops(data: bytes # a skops archive, as `skops.io.dumps` returns it
+                   ) -> bytes:
+    "The same archive with its object ids, member names and times made independent of the process and moment that wrote it."
+    import io
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        schema = json.loads(z.read("schema.json"))
+        blobs = {i.filename: z.read(i) for i in z.infolist() if i.filename != "schema.json"}
+        compression = z.infolist()[0].compress_type
+    ids, names = {}, {}
+    def renumber(node):
+        if isinstance(node, dict):
+            if "__id__" in node: node["__id__"] = ids.setdefault(node["__id__"], len(ids) + 1)
+            if node.get("file") in blobs:
+                node["file"] = names.setdefault(node["file"], f"{len(names) + 1}{Path(node['file']).suffix}")
+            for value in node.values(): renumber(value)
+        elif isinstance(node, list):
+            for value in node: renumber(value)
+    renumber(schema)
+    if set(names) != set(blobs):  # a member no node names: a format this function does not know; keep skops' bytes
+        return data
+    members = sorted((new, _canonical_npz(blobs[old]) if old.endswith(".npz") else blobs[old]) for old, new in names.items())
+    return _zip([("schema.json", json.dumps(schema, indent=2).encode()), *members], compression)
 
 # %% ../nbs/02_store.ipynb #bab5cc94
 def save_figure(fig, path: str | Path, dpi: int = 110):
@@ -64,6 +111,7 @@ def show_figure(fig, path: str | Path):
 
 # %% ../nbs/02_store.ipynb #629ffccb
 STAGE_FILES = {"metrics": "metrics.json", "params": "params.json", "tags": "tags.json", "facts": "facts.json"}
+TIMINGS = ("_seconds",)  # a metric named with this ending is a timing: it differs from run to run by nature, so no fingerprint or reproduction compares it
 OUTPUTS = "outputs.json"  # model_uri, report, not_promoted
 OUTPUT_KEYS = ("model_uri", "report", "not_promoted")
 

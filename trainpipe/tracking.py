@@ -21,10 +21,10 @@ from .core import TrainpipeError, choose, find_project_dir, read_json
 from .store import declared
 
 # %% auto #0
-__all__ = ['LOWER_IS_BETTER', 'HEADLINE', 'PARTS_OF_RUNS', 'PARTIAL_TAG', 'default_tracking_uri', 'resolve_tracking_uri',
-           'artifact_location', 'git_info', 'redact', 'store_lock', 'registry_lock', 'open_experiment', 'PipelineRun',
-           'lower_is_better', 'headline_metric', 'is_pipeline_run', 'rank', 'leaderboard', 'defer_run',
-           'record_pending', 'record_all_pending']
+__all__ = ['LOCK_SUFFIX', 'LOWER_IS_BETTER', 'HEADLINE', 'PARTS_OF_RUNS', 'PARTIAL_TAG', 'default_tracking_uri',
+           'resolve_tracking_uri', 'artifact_location', 'git_info', 'redact', 'store_lock', 'registry_lock',
+           'open_experiment', 'PipelineRun', 'lower_is_better', 'headline_metric', 'is_pipeline_run', 'rank',
+           'leaderboard', 'defer_run', 'record_pending', 'record_all_pending']
 
 # %% ../nbs/03_tracking.ipynb #38f484c5
 def default_tracking_uri(project: Path) -> str:
@@ -96,17 +96,45 @@ def store_lock(tracking_uri: str):
     db.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(db) + ".lock", timeout=300): yield
 
-@contextmanager
-def registry_lock(tracking_uri: str):
-    """Hold a lock for a read-compare-write change to `tracking_uri`'s model registry (a promotion), against the other
-    processes of this machine. MLflow's registry has no compare-and-set: two runs promoting at once could each see the old
-    champion and the slower one win. Runs on several machines at once still can; a team's runs land on one host."""
-    import hashlib
-    import tempfile
+LOCK_SUFFIX = ".promotion-lock"  # the registered model that holds `name`'s promotion lock is `name + LOCK_SUFFIX`
 
-    from filelock import FileLock
-    key = hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
-    with FileLock(str(Path(tempfile.gettempdir())/f"trainpipe-registry-{key}.lock"), timeout=600): yield
+@contextmanager
+def registry_lock(client, # an `MlflowClient` on the store whose registry changes
+                  name: str, # the registered model whose aliases are read, compared and moved
+                  stale_after: float = 300, # seconds after which a lock is taken to be a dead process's and broken
+                  timeout: float = 900, # seconds to wait for the lock before giving up with an error
+                 ):
+    """Hold the promotion lock of registered model `name` in the store itself, against every process on every machine
+    that uses the store. MLflow's registry has no compare-and-set, but creating a registered model is atomic (its name is
+    unique): whoever creates `name + LOCK_SUFFIX` holds the lock, and deletes it when done."""
+    import random
+    import socket
+
+    from mlflow.exceptions import MlflowException
+
+    from trainpipe.core import TrainpipeError
+    lock, waited, pause = name + LOCK_SUFFIX, time.monotonic(), 0.05
+    owner = f"held by {socket.gethostname()} pid {os.getpid()} while it promotes a version of {name}; trainpipe removes it"
+    while True:
+        try:
+            client.create_registered_model(lock, description=owner)
+            break
+        except MlflowException: pass  # held by another run (or the store was too busy to answer: the same, try again)
+        try: held = client.get_registered_model(lock).creation_timestamp / 1000
+        except MlflowException: held = None  # released meanwhile
+        if held is not None and time.time() - held > stale_after:  # its holder died holding it
+            try: client.delete_registered_model(lock)
+            except MlflowException: pass
+            continue
+        if time.monotonic() - waited > timeout:
+            raise TrainpipeError(f"the promotion lock of registered model '{name}' ({lock}) could not be taken in {timeout:.0f} s; "
+                                 "retry later, or delete that registered model if no run is promoting") from None
+        time.sleep(pause * random.uniform(0.5, 1.5))  # until the holder deletes it; jittered, so waiters do not march together
+        pause = min(pause * 2, 1.0)
+    try: yield
+    finally:
+        try: client.delete_registered_model(lock)
+        except MlflowException: pass  # broken as stale by another run meanwhile
 
 def _get_or_create(client, tracking_uri: str, experiment: str) -> str:
     "The id of `experiment`, created if missing; if another process creates it first, theirs."

@@ -111,8 +111,14 @@ def stage_requirements(cfg) -> dict[str, str]:
 def check_stage(cfg, found: dict, # the run's `Config`, and what the earlier stages' checks found (`task`)
                 outputs: Path | None = None, # the stage's cached outputs, when it is restored instead of run: nothing to check
                ):
-    "The runner's check before any notebook runs: the model exists, does the task, and takes these params."
+    "The runner's check before any notebook runs: the model exists, does the task, and takes these params with these values."
     if outputs is not None: return
-    if not found.get("task"): return choose(MODELS, cfg.model.name, "model.name")
-    model = make_model(cfg.model.name, found["task"], cfg.model.params)
-    if hasattr(model, "check_settings"): model.check_settings()  # a network's architecture, optimizer, device
+    spec = choose(MODELS, cfg.model.name, "model.name")
+    tasks = [found["task"]] if found.get("task") else [t for t in ("classification", "regression") if spec.estimator_class(t)]
+    refusals = []
+    for task in tasks:  # no task known yet (streamed data): the params must suit one of the model's classes
+        try: model = make_model(cfg.model.name, task, cfg.model.params)
+        except TrainpipeError as e: refusals.append(e); continue
+        if hasattr(model, "check_settings"): model.check_settings()  # a network's architecture, optimizer, device
+        return
+    if refusals: raise refusals[0]

@@ -17,7 +17,8 @@ if TYPE_CHECKING: import pandas as pd  # the trial writer's process imports this
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'STATUS', 'check_space', 'suggest', 'cv_splits', 'scorer', 'cross_validate', 'PruneHook', 'objective',
-           'keep_study', 'open_study', 'TrialWriter', 'TrialRecorder', 'run_tune', 'stage_requirements', 'check_stage']
+           'keep_study', 'open_study', 'TrialWriter', 'TrialRecorder', 'run_tune', 'stage_requirements', 'check_stage',
+           'check_space_values']
 
 # %% ../nbs/35_tune.ipynb #5efc8766
 _KINDS = ("int", "float", "choice")
@@ -309,8 +310,30 @@ def stage_requirements(cfg) -> dict[str, str]:
 def check_stage(cfg, found: dict, # the run's `Config`, and what the earlier stages' checks found (`task`)
                 outputs: Path | None = None, # the stage's cached outputs, when it is restored instead of run: nothing to check
                ):
-    "The runner's check before any notebook runs: the space, the sampler and, when the task is known, the metric."
+    "The runner's check before any notebook runs: the space, the sampler and, when the task is known, the metric and the values the space can choose."
     if outputs is not None: return
     check_space(cfg.tune.space)
     choose(SAMPLERS, cfg.tune.sampler, "tune.sampler")
-    if found.get("task"): scorer(cfg.tune.metric, found["task"])
+    if found.get("task"):
+        scorer(cfg.tune.metric, found["task"])
+        check_space_values(cfg, found["task"])
+
+def _candidates(spec) -> list:
+    "The values a range or a list of choices can give: every choice, or both ends of a range."
+    if isinstance(spec, list): return spec
+    return spec.get("choice") or spec.get("int") or spec.get("float") or []
+
+def check_space_values(cfg, task: str):
+    "Refuse a choice or an end of a range of `cfg.tune.space` that a model it applies to refuses, as `make_model` refuses the config's own params."
+    from trainpipe.models import MODELS, make_model
+    named = cfg.tune.space.get("model.name", [cfg.model.name])
+    names = named if isinstance(named, list) else _candidates(named)
+    for key, spec in cfg.tune.space.items():
+        if not key.startswith("model.params."): continue
+        param, when = key.removeprefix("model.params."), spec.get("when", {}).get("model.name") if isinstance(spec, dict) else None
+        for name in [n for n in names if n in MODELS and (when is None or n in (when if isinstance(when, list) else [when]))]:
+            cls = MODELS[name].estimator_class(task)
+            if cls is None or param not in cls().get_params(deep=False): continue  # a network's routed arguments check themselves
+            for value in _candidates(spec):
+                try: make_model(name, task, {param: value})
+                except TrainpipeError as e: raise TrainpipeError(f"config key 'tune.space.{key}' can choose {value!r}, but {e}") from None
