@@ -18,10 +18,10 @@ import yaml
 from .core import TrainpipeError, find_project_dir
 
 # %% auto #0
-__all__ = ['MODEL_PARAMS', 'DEFAULT_STAGES', 'COUPLED', 'MAX_NODES', 'MAX_DEPTH', 'DataConfig', 'SplitConfig', 'FeaturesConfig',
-           'ModelConfig', 'RegisterConfig', 'parse_condition', 'EvaluateConfig', 'TuneConfig', 'MonitorConfig',
-           'StageSpec', 'PipelineConfig', 'Config', 'stage_graph', 'upstream', 'coupled_params', 'YamlRefused',
-           'load_yaml', 'parse_override', 'flatten', 'stage_parameters', 'to_yaml', 'mlflow_limits',
+__all__ = ['MODEL_PARAMS', 'DEFAULT_STAGES', 'COUPLED', 'MAX_NODES', 'MAX_DEPTH', 'COLUMN_KEYED', 'DataConfig', 'SplitConfig',
+           'FeaturesConfig', 'ModelConfig', 'RegisterConfig', 'parse_condition', 'EvaluateConfig', 'TuneConfig',
+           'MonitorConfig', 'StageSpec', 'PipelineConfig', 'Config', 'stage_graph', 'upstream', 'coupled_params',
+           'YamlRefused', 'load_yaml', 'parse_override', 'flatten', 'stage_parameters', 'to_yaml', 'mlflow_limits',
            'check_mlflow_limits', 'resolve_source', 'load_config', 'section']
 
 # %% ../nbs/01_config.ipynb #4dfc4856
@@ -393,12 +393,16 @@ def _set_dotted(raw: dict, key: str, value):
     node[leaf] = value
 
 # %% ../nbs/01_config.ipynb #23ba9bbe
-def flatten(d: dict, prefix: str = "") -> dict:
-    "Dotted keys for every leaf of the nested mapping `d`."
+COLUMN_KEYED = ("data.rename", "data.schema")  # mappings keyed by the data's column names, which MLflow may refuse in a param's name
+
+def flatten(d: dict, prefix: str = "", whole: tuple[str, ...] = COLUMN_KEYED, # dotted keys of mappings kept as one value
+           ) -> dict:
+    """Dotted keys for every leaf of the nested mapping `d`, as a run logs them as params. A mapping keyed by column names
+    stays one value: a column may be called `Flipper (mm)`, and MLflow takes no brackets in a param's name."""
     out = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict) and v: out.update(flatten(v, key + "."))
+        if isinstance(v, dict) and v and key not in whole: out.update(flatten(v, key + ".", whole))
         else: out[key] = v
     return out
 
