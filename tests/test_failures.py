@@ -111,8 +111,8 @@ def test_the_console_script_prints_no_traceback(project, store):
 
 
 def test_failing_stage_stops_the_pipeline_and_keeps_its_notebook(project, tmp_path, store):
-    # the name is valid, so the config check passes; the value is the estimator's to reject when it is fitted
-    proc = trainpipe("run", "configs/default.yaml", "-p", "model.params.n_estimators=-3", "--json",
+    # a valid name and a value of the right type, so the config check passes; only fitting finds no such class in the data
+    proc = trainpipe("run", "configs/default.yaml", "-p", "model.params.class_weight={Emperor: 2}", "--json",
                      "--tracking-uri", store, "--runs-dir", tmp_path/"runs")
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
@@ -120,11 +120,10 @@ def test_failing_stage_stops_the_pipeline_and_keeps_its_notebook(project, tmp_pa
     assert result["status"] == "FAILED" and result["model_uri"] is None
     notebook = tmp_path/"runs"/result["run_id"]/"31_train.ipynb"
     message = [l for l in proc.stderr.splitlines() if l.startswith("trainpipe: stage")]
-    assert message == [f"trainpipe: stage 'train' failed: InvalidParameterError: The 'n_estimators' parameter of "
-                       f"RandomForestClassifier must be an int in the range [1, inf). Got -3 instead.; "
-                       f"the executed notebook with the failing cell is {notebook}"]
+    assert message == [f"trainpipe: stage 'train' failed: ValueError: The classes, ['Adelie', 'Chinstrap', 'Gentoo'], are not in "
+                       f"class_weight; the executed notebook with the failing cell is {notebook}"]
     cells = json.loads(notebook.read_text())["cells"]
-    assert any(o.get("output_type") == "error" and o["ename"] == "InvalidParameterError" for c in cells for o in c.get("outputs", []))
+    assert any(o.get("output_type") == "error" and o["ename"] == "ValueError" for c in cells for o in c.get("outputs", []))
     assert not (tmp_path/"runs"/result["run_id"]/"40_evaluate.ipynb").exists()  # later stages did not run
     assert not (tmp_path/"runs"/result["run_id"]/"train"/"model.skops").exists()
     client = MlflowClient(store)
