@@ -53,6 +53,24 @@ def test_names_and_params_over_mlflows_limits_are_refused_with_key_length_and_li
     load_config(None, [f"experiment={'x' * MAX_EXPERIMENT_NAME_LENGTH}"], project=PROJECT)  # at the limit: fine
 
 
+def test_mlflow_itself_refuses_names_just_past_the_limits_the_check_reads(store):
+    "The peer beside the check: a real MLflow store takes a name at each limit and refuses one a character longer."
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+    from trainpipe.config import mlflow_limits
+    client, limits = MlflowClient(store), mlflow_limits()
+    client.create_experiment("x" * limits["MAX_EXPERIMENT_NAME_LENGTH"])
+    with pytest.raises(MlflowException, match="exceeds the maximum length"):
+        client.create_experiment("y" * (limits["MAX_EXPERIMENT_NAME_LENGTH"] + 1))
+    run = client.create_run("0").info.run_id
+    client.log_param(run, "k" * limits["MAX_ENTITY_KEY_LENGTH"], 1)
+    with pytest.raises(MlflowException):
+        client.log_param(run, "j" * (limits["MAX_ENTITY_KEY_LENGTH"] + 1), 1)
+    # a longer value MLflow does not refuse: it cuts it to the limit, with a warning; the check refuses it instead of losing its end
+    client.log_param(run, "long", "q" * (limits["MAX_PARAM_VAL_LENGTH"] + 1))
+    assert len(client.get_run(run).data.params["long"]) == limits["MAX_PARAM_VAL_LENGTH"]
+
+
 @pytest.mark.fast
 @pytest.mark.parametrize("override, sentence", [
     ("model.params.n_estimators=-5", "model.params.n_estimators must be an int in the range [1, inf) for RandomForestClassifier, got -5; "

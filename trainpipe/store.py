@@ -5,7 +5,9 @@
 # %% ../nbs/02_store.ipynb #becc3b69
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,8 +58,6 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip member can carry
 
 def _zip(members: list[tuple[str, bytes]], compression: int) -> bytes:
     "A zip archive of `members` (name, bytes) that holds nothing else: no time of writing, no permissions of the moment."
-    import io
-    import zipfile
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         for name, data in members:
@@ -68,15 +68,11 @@ def _zip(members: list[tuple[str, bytes]], compression: int) -> bytes:
 
 def _canonical_npz(data: bytes) -> bytes:
     "A numpy `.npz` archive (a sparse matrix's) rewritten without the time its members were written."
-    import io
-    import zipfile
     with zipfile.ZipFile(io.BytesIO(data)) as z: return _zip([(i.filename, z.read(i)) for i in z.infolist()], zipfile.ZIP_STORED)
 
 def canonical_skops(data: bytes # a skops archive, as `skops.io.dumps` returns it
                    ) -> bytes:
     "The same archive with its object ids, member names and times made independent of the process and moment that wrote it."
-    import io
-    import zipfile
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         schema = json.loads(z.read("schema.json"))
         blobs = {i.filename: z.read(i) for i in z.infolist() if i.filename != "schema.json"}

@@ -22,8 +22,8 @@ from .store import declared
 
 # %% auto #0
 __all__ = ['LOCK_SUFFIX', 'LOWER_IS_BETTER', 'HEADLINE', 'PARTS_OF_RUNS', 'PARTIAL_TAG', 'default_tracking_uri',
-           'resolve_tracking_uri', 'artifact_location', 'git_info', 'redact', 'store_lock', 'registry_lock',
-           'open_experiment', 'PipelineRun', 'lower_is_better', 'headline_metric', 'is_pipeline_run', 'rank',
+           'resolve_tracking_uri', 'artifact_location', 'git_info', 'redact', 'store_lock', 'open_experiment',
+           'registry_lock', 'PipelineRun', 'lower_is_better', 'headline_metric', 'is_pipeline_run', 'rank',
            'leaderboard', 'defer_run', 'record_pending', 'record_all_pending']
 
 # %% ../nbs/03_tracking.ipynb #38f484c5
@@ -96,6 +96,26 @@ def store_lock(tracking_uri: str):
     db.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(db) + ".lock", timeout=300): yield
 
+def _get_or_create(client, tracking_uri: str, experiment: str) -> str:
+    "The id of `experiment`, created if missing; if another process creates it first, theirs."
+    from mlflow.exceptions import MlflowException
+    exp = client.get_experiment_by_name(experiment)
+    if exp: return exp.experiment_id
+    try: return client.create_experiment(experiment, artifact_location=artifact_location(tracking_uri))
+    except MlflowException:
+        exp = client.get_experiment_by_name(experiment)
+        if exp is None: raise
+        return exp.experiment_id
+
+def open_experiment(tracking_uri: str, experiment: str):
+    "An `MlflowClient` on a ready store, and the id of `experiment` in it (created if needed)."
+    _quiet_mlflow()
+    from mlflow import MlflowClient
+    with store_lock(tracking_uri):
+        client = MlflowClient(tracking_uri)
+        return client, _get_or_create(client, tracking_uri, experiment)
+
+# %% ../nbs/03_tracking.ipynb #0585dccb
 LOCK_SUFFIX = ".promotion-lock"  # the registered model that holds `name`'s promotion lock is `name + LOCK_SUFFIX`
 
 @contextmanager
@@ -135,25 +155,6 @@ def registry_lock(client, # an `MlflowClient` on the store whose registry change
     finally:
         try: client.delete_registered_model(lock)
         except MlflowException: pass  # broken as stale by another run meanwhile
-
-def _get_or_create(client, tracking_uri: str, experiment: str) -> str:
-    "The id of `experiment`, created if missing; if another process creates it first, theirs."
-    from mlflow.exceptions import MlflowException
-    exp = client.get_experiment_by_name(experiment)
-    if exp: return exp.experiment_id
-    try: return client.create_experiment(experiment, artifact_location=artifact_location(tracking_uri))
-    except MlflowException:
-        exp = client.get_experiment_by_name(experiment)
-        if exp is None: raise
-        return exp.experiment_id
-
-def open_experiment(tracking_uri: str, experiment: str):
-    "An `MlflowClient` on a ready store, and the id of `experiment` in it (created if needed)."
-    _quiet_mlflow()
-    from mlflow import MlflowClient
-    with store_lock(tracking_uri):
-        client = MlflowClient(tracking_uri)
-        return client, _get_or_create(client, tracking_uri, experiment)
 
 # %% ../nbs/03_tracking.ipynb #de108697
 class PipelineRun:
