@@ -14,7 +14,6 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .core import production_cells, read_json, write_json
@@ -22,8 +21,8 @@ from .store import STAGE_FILES, TIMINGS
 
 # %% auto #0
 __all__ = ['RUNNER_MODULES', 'LIBRARIES', 'STAGE_LIBRARIES', 'REASONS', 'RENDERINGS', 'file_digest', 'notebook_code',
-           'imported_modules', 'imported_libraries', 'library_versions', 'file_inputs', 'stage_key', 'stale_reasons',
-           'fingerprint', 'StageCache']
+           'imported_modules', 'imported_libraries', 'installed_versions', 'installed_version', 'library_versions',
+           'file_inputs', 'stage_key', 'stale_reasons', 'fingerprint', 'StageCache']
 
 # %% ../nbs/04_cache.ipynb #7866e7dd
 def _sha(data: bytes | str) -> str:
@@ -38,7 +37,12 @@ def file_digest(path: Path, chunk: int = 1 << 20) -> str:
 
 def notebook_code(nb: Path) -> str:
     "The source of the code cells a pipeline runs of notebook `nb`, in order (examples are left out: they never run there)."
-    return "\n#---\n".join(production_cells(json.loads(Path(nb).read_text())["cells"]))
+    return _production_code(Path(nb).read_text())
+
+@functools.lru_cache(maxsize=64)
+def _production_code(text: str) -> str:
+    # once per text of a notebook: a run keys each stage twice (its status, then as it starts), and a no-op run is little else
+    return "\n#---\n".join(production_cells(json.loads(text)["cells"]))
 
 # %% ../nbs/04_cache.ipynb #7aaf6d34
 _MODULE_REF = re.compile(r"^\s*(?:from|import)\s+(?:trainpipe)?\.(\w+)"  # `from trainpipe.x import`, `from .x import`
@@ -50,12 +54,16 @@ def imported_modules(code: str, package: Path, # the `trainpipe` package folder
     "The trainpipe modules `code` imports, directly or through other trainpipe modules."
     seen, todo = set(), [code]
     while todo:
-        names = [n for one, many in _MODULE_REF.findall(todo.pop()) for n in ([one] if one else re.split(r"\s*,\s*", many))]
-        for mod in names:
+        for mod in _module_names(todo.pop()):
             if mod not in seen and mod not in RUNNER_MODULES and (package/f"{mod}.py").exists():
                 seen.add(mod)
                 todo.append((package/f"{mod}.py").read_text())
     return sorted(seen)
+
+@functools.lru_cache(maxsize=256)
+def _module_names(source: str) -> tuple[str, ...]:
+    # once per text: the stages of a run import mostly the same modules, and each is keyed twice
+    return tuple(n for one, many in _MODULE_REF.findall(source) for n in ([one] if one else re.split(r"\s*,\s*", many)))
 
 # %% ../nbs/04_cache.ipynb #aeba77b4
 LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "skops", "matplotlib", "mlflow")  # every stage uses these
@@ -64,14 +72,39 @@ _IMPORT = re.compile(r"(?:^|[:;])[ \t]*(?:from|import)[ \t]+(\w+)", re.M)  # als
 
 def imported_libraries(sources: Iterable[str]) -> list[str]:
     "The packages of `STAGE_LIBRARIES` that any of `sources` imports, at the top or inside a function."
-    return sorted({STAGE_LIBRARIES[m] for s in sources for m in _IMPORT.findall(s) if m in STAGE_LIBRARIES})
+    return sorted(set().union(*map(_libraries_in, sources)))
+
+@functools.lru_cache(maxsize=256)
+def _libraries_in(source: str) -> frozenset[str]:
+    return frozenset(STAGE_LIBRARIES[m] for m in _IMPORT.findall(source) if m in STAGE_LIBRARIES)
+
+def _normalised(name: str) -> str: return re.sub(r"[-_.]+", "_", name).lower()
+
+@functools.lru_cache(maxsize=None)
+def installed_versions() -> dict[str, str]:
+    "Each installed distribution's version by its normalised name, read from the names of the `.dist-info` folders on `sys.path`."
+    # A wheel's folder is `<name>-<version>.dist-info`, so one listing per folder tells every version. `importlib.metadata`
+    # parses each METADATA file as an e-mail, and importing it takes longer than the rest of a run that has nothing to do.
+    found = {}
+    for folder in sys.path:
+        try:
+            with os.scandir(folder or ".") as entries:
+                for name, _, ver in (e.name[:-len(".dist-info")].partition("-") for e in entries if e.name.endswith(".dist-info")):
+                    found.setdefault(_normalised(name), ver)  # the first on the path is the one imported, as for `import`
+        except OSError: continue
+    return found
+
+def installed_version(name: str) -> str | None:
+    "The installed version of the distribution `name`, or None."
+    if ver := installed_versions().get(_normalised(name)): return ver
+    from importlib.metadata import PackageNotFoundError, version  # an older layout (an .egg-info): ask the slow way
+    try: return version(name)
+    except PackageNotFoundError: return None
 
 @functools.lru_cache(maxsize=None)
 def _version(name: str) -> str:
-    # Once per process: each lookup scans every installed distribution's metadata (about 8 ms with the dev extras), and a
-    # run asks for ten packages for each of its stages twice.
-    try: return version(name)
-    except PackageNotFoundError: return "-"
+    # once per process: a run asks for ten packages for each of its stages twice
+    return installed_version(name) or "-"
 
 def library_versions(extra: Iterable[str] = (), # packages beyond `LIBRARIES`
                     ) -> dict[str, str]:

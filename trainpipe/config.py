@@ -424,17 +424,17 @@ _LIMIT_NAMES = ("MAX_EXPERIMENT_NAME_LENGTH", "MAX_ENTITY_KEY_LENGTH", "MAX_PARA
 @functools.cache
 def mlflow_limits() -> dict[str, int]:
     "MLflow's length limits by the name of its constant, and `registered_model_name`, the registry's column width."
-    import ast, importlib.util
+    import importlib.util
     found, root = {}, Path(importlib.util.find_spec("mlflow").origin).parent
-    try:  # read from MLflow's source: importing mlflow takes seconds, and loading a config should not
-        for stmt in ast.parse((root/"utils/validation.py").read_text(encoding="utf-8")).body:
-            if isinstance(stmt, ast.Assign) and getattr(stmt.targets[0], "id", None) in _LIMIT_NAMES:
-                found[stmt.targets[0].id] = ast.literal_eval(stmt.value)
-        model = next(s for s in ast.parse((root/"store/model_registry/dbmodels/models.py").read_text(encoding="utf-8")).body
-                     if isinstance(s, ast.ClassDef) and s.name == "SqlRegisteredModel")
-        column = next(s.value for s in model.body if isinstance(s, ast.Assign) and getattr(s.targets[0], "id", None) == "name")
-        found["registered_model_name"] = ast.literal_eval(column.args[0].args[0])  # name = Column(String(256), ...)
-    except (OSError, SyntaxError, ValueError, StopIteration, AttributeError, IndexError): found = {}
+    try:  # read from MLflow's source: importing mlflow takes seconds, and loading a config should not (nor parsing it:
+        # the two files take longer to parse than a run with nothing to do takes in all, so plain patterns find the lines)
+        text = (root/"utils/validation.py").read_text(encoding="utf-8")
+        for name in _LIMIT_NAMES:
+            if m := re.search(rf"^{name}\s*=\s*(\d+)\s*(?:#.*)?$", text, re.M): found[name] = int(m[1])
+        models = (root/"store/model_registry/dbmodels/models.py").read_text(encoding="utf-8")
+        table = re.search(r"^class SqlRegisteredModel\b(.*?)(?=^\S)", models, re.M | re.S)[1]
+        found["registered_model_name"] = int(re.search(r"^\s+name\s*=\s*Column\(\s*String\((\d+)\)", table, re.M)[1])
+    except (OSError, TypeError): found = {}  # (TypeError: a pattern found nothing)
     if len(found) < len(_LIMIT_NAMES) + 1:  # MLflow's source moved on: ask MLflow itself, slowly
         from mlflow.store.model_registry.dbmodels.models import SqlRegisteredModel
         from mlflow.utils import validation

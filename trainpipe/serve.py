@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -30,9 +31,9 @@ from .core import TrainpipeError
 from .scoring import JSON, BadRequest, coerce, content_type, decode_json, parse_body, record_rows
 
 # %% auto #0
-__all__ = ['log', 'SETTINGS_ENV', 'LOG_FORMAT', 'ServeSettings', 'Served', 'signature_columns', 'load_served', 'RequestLog',
-           'Batcher', 'Meter', 'Call', 'read_body', 'key_headers', 'make_app', 'app_from_env', 'serve', 'free_port',
-           'running_server', 'smoke_test']
+__all__ = ['log', 'SETTINGS_ENV', 'LOG_FORMAT', 'ServeSettings', 'environment_mismatches', 'Served', 'signature_columns',
+           'load_served', 'RequestLog', 'Batcher', 'Meter', 'Call', 'read_body', 'key_headers', 'make_app',
+           'app_from_env', 'serve', 'free_port', 'running_server', 'smoke_test']
 
 # %% ../nbs/75_serve.ipynb #aadcce48
 @dataclass
@@ -65,6 +66,29 @@ class ServeSettings:
 
     @property
     def api_key(self) -> str | None: return os.environ.get(self.api_key_env) or None
+
+# %% ../nbs/75_serve.ipynb #4941a4bf
+def environment_mismatches(model_dir: str | Path, # a model saved in MLflow's format, on this machine
+                          ) -> list[str]:
+    "What this environment differs in from the one the model was saved in (its requirements, its Python), as MLflow says it."
+    from packaging.requirements import InvalidRequirement, Requirement
+    from trainpipe.cache import installed_version
+    found, model_dir = [], Path(model_dir)
+    requirements = model_dir/"requirements.txt"
+    for line in requirements.read_text().splitlines() if requirements.is_file() else []:
+        line = line.split("#", 1)[0].strip()
+        try: req = Requirement(line)
+        except InvalidRequirement: continue  # blank, an option (-r, --index-url), a path or a URL: MLflow skips those too
+        if req.marker and not req.marker.evaluate(): continue
+        have = installed_version(req.name)
+        if have is None or (req.specifier and not req.specifier.contains(have)):
+            found.append(f"{req.name} (current: {have or 'uninstalled'}, required: {line})")
+    import yaml
+    saved = yaml.safe_load((model_dir/"MLmodel").read_text()).get("flavors", {}).get("python_function", {}).get("python_version")
+    running = ".".join(map(str, sys.version_info[:3]))
+    if saved and saved.split(".")[:2] != running.split(".")[:2]:
+        found.append(f"the model was saved with Python {saved}, and this is Python {running}: it may not load or predict the same")
+    return found
 
 # %% ../nbs/75_serve.ipynb #bdf53ae1
 @dataclass
@@ -106,7 +130,9 @@ def load_served(uri: str, tracking_uri: str | None = None) -> Served:
             uri = f"models:/{version.name}/{version.version}"  # load exactly the version reported
         if tracking_uri: mlflow.set_tracking_uri(tracking_uri)
         skops_io()  # the scikit-learn flavour imports skops.io, which would import torch on the way (over a second) unless it is in already
-        model = mlflow.pyfunc.load_model(uri)
+        local = mlflow.artifacts.download_artifacts(artifact_uri=uri)  # (a local folder, or a store's local artifacts, is not copied)
+        model = mlflow.pyfunc.load_model(local, suppress_warnings=True)  # MLflow's own environment check is `environment_mismatches`
+        for mismatch in environment_mismatches(local): log.warning("model %s: %s", info["model_uri"], mismatch)
     except (MlflowException, OSError) as e:
         raise TrainpipeError(f"cannot load model '{info['model_uri']}': {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     info["run_id"] = info["run_id"] or model.metadata.run_id
