@@ -82,7 +82,7 @@ def main():
     print(f"{'trainpipe monitor':<28}{ours['seconds']:>10.2f}{ours['peak_mb']:>10.0f}")
     parts = ours["parts"]
     print(f"{'  read the file':<28}{parts['read']:>10.2f}")
-    print(f"{'  load the model':<28}{parts['load_model']:>10.2f}   (MLflow's pyfunc load and its check of the pip requirements)")
+    print(f"{'  load the model':<28}{parts['load_model']:>10.2f}   (MLflow's pyfunc load, and trainpipe's check of its requirements)")
     print(f"{'  compare':<28}{parts['compare']:>10.2f}   (PSI over all rows, tests and answers on samples)")
     print(f"{'  the HTML report':<28}{parts['report']:>10.2f}")
     rows_part = (parts["read"] + parts["compare"]) / bare["seconds"]

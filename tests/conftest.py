@@ -28,7 +28,8 @@ TRAINPIPE = Path(sys.executable).parent/"trainpipe"  # the console script settin
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-SLOW_FIRST = ["test_text_images.py", "test_neural.py", "test_sweep.py", "test_promotion.py", "test_serve.py", "test_tune.py", "test_concurrency.py"]
+SLOW_FIRST = ["test_hardening.py", "test_docs.py", "test_run.py", "test_text_images.py", "test_serve.py", "test_tune.py", "test_sweep.py",
+              "test_concurrency.py", "test_features.py", "test_neural.py", "test_promotion.py"]  # by their time in `make test`
 
 
 def pytest_collection_modifyitems(items):
