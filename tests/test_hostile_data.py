@@ -177,7 +177,11 @@ def test_trainpipe_predict_refuses_inf_and_reads_cp1252(tmp_path, store):
     X = pd.DataFrame({"island": ["Dréam", "Biscoe"] * 10, "mass": np.linspace(3000, 5000, 20)})
     pipe = make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["island"]), (StandardScaler(), ["mass"]))
     model = make_pipeline(pipe, LogisticRegression()).fit(X, X.mass > 4000)
-    mlflow.sklearn.save_model(model, tmp_path/"model", signature=infer_signature(X, model.predict(X)), serialization_format="skops")
+    from trainpipe.register import serving_requirements
+    from trainpipe.store import skops_io
+    skops_io()  # saved as the register stage saves: skops in first, the requirements given (MLflow would infer them in a new process)
+    mlflow.sklearn.save_model(model, tmp_path/"model", signature=infer_signature(X, model.predict(X)), serialization_format="skops",
+                              pip_requirements=serving_requirements())
     (tmp_path/"rows.csv").write_bytes("island,mass\nDréam,4100\nBiscoe,inf\n".encode("cp1252"))
     proc = trainpipe("predict", "--model", tmp_path/"model", "--input", tmp_path/"rows.csv", "--output", tmp_path/"out.csv", "--tracking-uri", store)
     assert proc.returncode == 2, proc.stderr

@@ -63,8 +63,8 @@ SERVING_PACKAGES = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy
 
 def serving_requirements(packages: tuple[str, ...] = SERVING_PACKAGES) -> list[str]:
     "Pinned requirements (`pkg==version`) for loading a trainpipe model, from the installed versions."
-    from importlib.metadata import version
-    return [f"{p}=={version(p).split('+')[0]}" for p in packages]  # without a local label such as torch's +cpu
+    from trainpipe.cache import installed_version
+    return [f"{p}=={installed_version(p).split('+')[0]}" for p in packages]  # without a local label such as torch's +cpu
 
 # %% ../nbs/50_register.ipynb #a08ab401
 def code_paths(pipeline, tmp: Path # the fitted pipeline, and a scratch folder for the copy
