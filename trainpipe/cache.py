@@ -78,6 +78,7 @@ def imported_libraries(sources: Iterable[str]) -> list[str]:
 def _libraries_in(source: str) -> frozenset[str]:
     return frozenset(STAGE_LIBRARIES[m] for m in _IMPORT.findall(source) if m in STAGE_LIBRARIES)
 
+# %% ../nbs/04_cache.ipynb #9fabd3a7
 def _normalised(name: str) -> str: return re.sub(r"[-_.]+", "_", name).lower()
 
 @functools.lru_cache(maxsize=None)
@@ -111,6 +112,7 @@ def library_versions(extra: Iterable[str] = (), # packages beyond `LIBRARIES`
     "The installed versions of Python, `LIBRARIES` and `extra` ('-' for a package not installed), read without importing them."
     return {"python": sys.version.split()[0], **{name: _version(name) for name in (*LIBRARIES, *extra)}}
 
+# %% ../nbs/04_cache.ipynb #f38aeb7b
 def file_inputs(values: dict) -> dict[str, str]:
     "Content digests of the parameter values that name existing files."
     return {k: file_digest(Path(v)) for k, v in sorted(values.items()) if isinstance(v, str) and "\n" not in v and len(v) < 4096 and Path(v).is_file()}
