@@ -457,6 +457,17 @@ def key_headers(settings: ServeSettings) -> dict:
     "The headers that carry this server's API key, for clients of our own (the smoke test)."
     return {"X-API-Key": settings.api_key} if settings.api_key else {}
 
+class _App(FastAPI):
+    "FastAPI, with the model's own routes (`direct`) handed each request before its middleware and router."
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.direct: dict[tuple[str, str], _Endpoint] = {}  # (method, path) -> the endpoint that answers it
+
+    async def __call__(self, scope, receive, send):
+        endpoint = self.direct.get((scope.get("method"), scope.get("path"))) if scope["type"] == "http" else None
+        if endpoint is not None: return await endpoint(scope, receive, send)  # it catches its own errors
+        await super().__call__(scope, receive, send)  # the lifespan, /health, CORS, 404 and 405 answers
+
 def make_app(settings: ServeSettings) -> FastAPI:
     "The FastAPI app serving `settings.model_uri`."
     from contextlib import asynccontextmanager
@@ -473,7 +484,7 @@ def make_app(settings: ServeSettings) -> FastAPI:
         if state.log: state.log.close()  # the rows still waiting: after the last model call
         state.meter.close()
 
-    app = FastAPI(title="trainpipe model server", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = _App(title="trainpipe model server", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.trainpipe = state
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -519,13 +530,15 @@ def make_app(settings: ServeSettings) -> FastAPI:
 
     async def metrics(call: Call): return 200, state.meter.text()
 
-    # Plain ASGI endpoints behind Starlette's router: no Request or Response objects, no FastAPI parameter machinery.
-    # On a busy server the event loop's time per request is what the model thread waits for between two batches.
+    # Plain ASGI endpoints: no Request or Response objects, no FastAPI parameter machinery. On a busy server the event
+    # loop's time per request is what the model thread waits for between two batches.
     for path, method, handler, media in [("/invocations", "POST", invocations, JSON), ("/predict", "POST", predict, JSON),
                                          ("/ready", "GET", ready, JSON), ("/metadata", "GET", metadata, JSON), ("/ping", "GET", ping, JSON),
                                          ("/version", "GET", version, "text/plain; charset=utf-8"),
                                          ("/metrics", "GET", metrics, "text/plain; version=0.0.4; charset=utf-8")]:
-        app.router.routes.append(Route(path, _Endpoint(state, path, handler, media, settings.api_key), methods=[method]))
+        endpoint = _Endpoint(state, path, handler, media, settings.api_key)
+        app.router.routes.append(Route(path, endpoint, methods=[method]))  # the router's too: HEAD, a trailing slash, a 405
+        if not settings.cors_origins: app.direct[(method, path)] = endpoint  # with CORS, every answer goes through its middleware
 
     @app.get("/health")
     async def health(): return Response(b'{"status": "ok"}', media_type="application/json")
