@@ -457,6 +457,7 @@ def key_headers(settings: ServeSettings) -> dict:
     "The headers that carry this server's API key, for clients of our own (the smoke test)."
     return {"X-API-Key": settings.api_key} if settings.api_key else {}
 
+# %% ../nbs/75_serve.ipynb #d342c56a
 class _App(FastAPI):
     "FastAPI, with the model's own routes (`direct`) handed each request before its middleware and router."
     def __init__(self, **kwargs):
