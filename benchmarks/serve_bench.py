@@ -226,13 +226,21 @@ class ModelSpeed:
         self.proc.join()
 
 
+def checked_load(name: str, url: str, data: list, expected: list, total: int, concurrency: int) -> dict:
+    "`load`, failing the bench on the first requests that went wrong."
+    p = asyncio.run(load(url, data, expected, total, concurrency))
+    if p["problems"]:
+        fail(f"{name} at concurrency {concurrency}: {len(p['problems'])} of {total + WARMUP} requests went wrong; the first:\n  "
+             + "\n  ".join(p["problems"][:5]))
+    return p
+
+
 def share_rounds(url: str, data: list, expected: list, total: int, speed: ModelSpeed, rounds: int) -> list:
     """`rounds` loads at concurrency 64, each between two timings of the model's own speed (the server idle meanwhile):
     per round, requests per second over the faster of the two timings beside it, and the round's p99."""
     speeds, out = [speed(3.0)], []
     for _ in range(rounds):
-        p = asyncio.run(load(url, data, expected, total, 64))
-        if p["problems"]: fail(f"trainpipe at concurrency 64: {len(p['problems'])} requests went wrong; the first:\n  " + "\n  ".join(p["problems"][:5]))
+        p = checked_load("trainpipe", url, data, expected, total, 64)
         speeds.append(speed(3.0))
         ceiling = max(speeds[-2:])
         out.append({"share": p["rps"] / ceiling, "rps": p["rps"], "ceiling": ceiling, "p99": p["p99"]})
@@ -258,10 +266,7 @@ def measure(name: str, server: Server, data: list, total: int, levels: list, ref
         if reference is not None: same_answers(answers, reference, data)
         points = {}
         for c in levels:
-            p = points[c] = asyncio.run(load(server.url, data, answers, total, c))
-            if p["problems"]:
-                fail(f"{name} at concurrency {c}: {len(p['problems'])} of {total + WARMUP} requests went wrong; the first:\n  "
-                     + "\n  ".join(p["problems"][:5]))
+            p = points[c] = checked_load(name, server.url, data, answers, total, c)
             print(f"{name}, concurrency {c:>3}: {p['rps']:8.1f} req/s, p50 {p['p50']:7.2f} ms, p99 {p['p99']:7.2f} ms; "
               f"client {p['client_cpu']:.0%} of a core",
                   file=sys.stderr)
