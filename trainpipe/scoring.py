@@ -105,6 +105,7 @@ def coerce(rows: list[list], columns: list[tuple[str, str]] # rows in signature 
 # %% ../nbs/74_scoring.ipynb #2d161b9e
 def pick_columns(given: list, expected: list[str]) -> list[int]:
     "The position in `given` of each of `expected`: refusing a missing (400 INVALID_PARAMETER_VALUE) or repeated column."
+    if given == expected: return list(range(len(expected)))  # the usual request: the signature's columns in its order
     where = {}
     for i, name in enumerate(given):
         if not isinstance(name, (str, int, float, bool)) and name is not None:
@@ -177,6 +178,7 @@ JSON, CSV, PARQUET = "application/json", "text/csv", "application/vnd.apache.par
 
 def content_type(header: str | None) -> str:
     "The media type of a Content-Type header, refusing (415) what MLflow's server does not read."
+    if header == JSON: return JSON  # what nearly every request sends, with nothing to parse
     mime, *rest = [p.strip() for p in (header or "").split(";")]
     options = {k.strip().lower(): v.strip().lower() for k, _, v in (p.partition("=") for p in rest if p)}
     if options.get("charset", "utf-8") != "utf-8": raise BadRequest(415, "send the body in UTF-8 (charset=utf-8)")
