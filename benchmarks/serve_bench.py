@@ -28,6 +28,10 @@ its wall time doubles), so one load compared with a model timing taken minutes a
 the server. The share of the model's speed is therefore measured in rounds (--rounds, default 5) once trainpipe's
 points are done, its server still up: a load at concurrency 64 between two timings of the model (3 s each, the
 server idle meanwhile), over the faster of the two; the goal rows take the median round, and every round is printed.
+Each round also reads the server's CPU time from /proc (Linux): per request, uvicorn's event loop thread apart from the
+model's thread, and the part of the round's wall time the server was busy at all (the rest it waited on the client,
+or on a core), and from /proc/stat the part of the machine's CPU time its hypervisor took for others meanwhile (steal):
+on the 2-core machine this was written on, a busy loop alone got 77% of a core, the hypervisor taking the rest.
 Goal: at concurrency >= 16, trainpipe >= 4x MLflow's throughput and p99 <= 0.25x MLflow's; at concurrency 1,
 p99 no worse than MLflow's (<= 1.0x); at concurrency 64, trainpipe's requests per second (one row each) >= 60% of
 the model's own rows per second with one worker, and its p99 <= 150 ms (both the median round).
@@ -235,17 +239,47 @@ def checked_load(name: str, url: str, data: list, expected: list, total: int, co
     return p
 
 
-def share_rounds(url: str, data: list, expected: list, total: int, speed: ModelSpeed, rounds: int) -> list:
+def thread_cpu(pid: int) -> tuple[float, float]:
+    "CPU seconds so far of process `pid`'s main thread (uvicorn's event loop) and of its other threads (the model's), from /proc."
+    main = other = 0.0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try: fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError: continue  # a thread that ended meanwhile
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        if tid == str(pid): main += seconds
+        else: other += seconds
+    return main, other
+
+
+def machine_ticks() -> tuple[int, int]:
+    "The machine's CPU ticks so far, stolen by the hypervisor and in all, from /proc/stat (Linux)."
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[7], sum(fields[:8])  # steal; user nice system idle iowait irq softirq steal
+
+
+def share_rounds(url: str, data: list, expected: list, total: int, speed: ModelSpeed, rounds: int, pid: int | None = None) -> list:
     """`rounds` loads at concurrency 64, each between two timings of the model's own speed (the server idle meanwhile):
-    per round, requests per second over the faster of the two timings beside it, and the round's p99."""
+    per round, requests per second over the faster of the two timings beside it, and the round's p99; with the server's
+    `pid` (Linux), also its CPU per request, event loop and model thread apart, and the part of the load's wall time it
+    was busy."""
     speeds, out = [speed(3.0)], []
     for _ in range(rounds):
+        cpu, ticks, began = thread_cpu(pid) if pid else None, machine_ticks() if pid else None, time.perf_counter()
         p = checked_load("trainpipe", url, data, expected, total, 64)
+        wall, requests = time.perf_counter() - began, total + WARMUP
         speeds.append(speed(3.0))
         ceiling = max(speeds[-2:])
         out.append({"share": p["rps"] / ceiling, "rps": p["rps"], "ceiling": ceiling, "p99": p["p99"]})
+        if cpu:
+            loop, model = (after - before for after, before in zip(thread_cpu(pid), cpu))
+            stolen, every = (after - before for after, before in zip(machine_ticks(), ticks))
+            out[-1] |= {"loop_ms": loop / requests * 1e3, "model_ms": model / requests * 1e3, "busy": (loop + model) / wall,
+                        "stolen": stolen / max(every, 1)}
         print(f"trainpipe, concurrency  64, round {len(out)}: {p['rps']:8.1f} req/s, model {ceiling:.0f} rows/s: {out[-1]['share']:.0%}; "
-              f"p99 {p['p99']:.1f} ms", file=sys.stderr)
+              f"p99 {p['p99']:.1f} ms" + (f"; server CPU per request {out[-1]['loop_ms']:.3f} ms in the event loop, "
+                                          f"{out[-1]['model_ms']:.3f} ms in the model thread, busy {out[-1]['busy']:.0%}; "
+                                          f"the hypervisor took {out[-1]['stolen']:.0%} of the machine's CPU" if cpu else ""),
+              file=sys.stderr)
     return out
 
 
@@ -270,7 +304,7 @@ def measure(name: str, server: Server, data: list, total: int, levels: list, ref
             print(f"{name}, concurrency {c:>3}: {p['rps']:8.1f} req/s, p50 {p['p50']:7.2f} ms, p99 {p['p99']:7.2f} ms; "
               f"client {p['client_cpu']:.0%} of a core",
                   file=sys.stderr)
-        if rounds: points["rounds"] = rounds(server.url, answers)
+        if rounds: points["rounds"] = rounds(server.url, answers, server.proc.pid)
     return answers, points
 
 
@@ -308,7 +342,8 @@ def main():
         results, reference = {}, None
         for name, (key, server) in servers.items():
             if args.only in (None, key):
-                rounds = (lambda url, answers: share_rounds(url, data, answers, args.requests, speed, args.rounds)) \
+                rounds = (lambda url, answers, pid: share_rounds(url, data, answers, args.requests, speed, args.rounds,
+                                                                pid if sys.platform == "linux" else None)) \
                     if name == "trainpipe" and 64 in levels and args.workers == 1 and args.rounds > 0 else None
                 reference, results[name] = measure(name, server, data, args.requests, levels, reference, rounds)
         speeds.append(speed())
@@ -346,6 +381,11 @@ def main():
             rows += [(f"trainpipe at concurrency 64 / model's own, median of {len(each)} rounds", f"{share:.0%}", ">= 60%", share >= 0.6),
                      ("  each round", " ".join(f"{r['share']:.0%}" for r in each), "", None),
                      ("trainpipe p99 at concurrency 64, median of rounds, ms", f"{tail:.1f}", "<= 150", tail <= 150)]
+            if all("busy" in r for r in each):  # where the server's time went in those loads (Linux)
+                loop, model, busy, stolen = (statistics.median(r[k] for r in each) for k in ("loop_ms", "model_ms", "busy", "stolen"))
+                rows += [("  server CPU per request: event loop / model thread, ms", f"{loop:.3f} / {model:.3f}", "", None),
+                         ("  server busy (CPU s per wall s)", f"{busy:.0%}", "", None),
+                         ("  the machine's CPU taken by its hypervisor (steal)", f"{stolen:.0%}", "", None)]
     width = max(40, *(len(what) for what, *_ in rows))
     print(f"{'':<{width}} {'measured':>17} {'goal':>9}  met")
     for what, value, goal, met in rows:
