@@ -211,14 +211,18 @@ def _slice(predictions, start: int, stop: int):
 
 def _records(frame) -> list[dict] | None:
     """`frame.to_dict(orient="records")`, as MLflow's answer holds a DataFrame, built from each column's `tolist()`: a
-    third of the time for a batch of 64. None where a column's values could come out otherwise: a dtype other than
-    numpy's numbers and booleans, objects or text (a date, a category, pandas' nullable numbers), or repeated names."""
+    third of the time for a batch of 64. A column of objects or text has its values boxed as `to_dict` boxes them (a
+    numpy number as Python's, pandas' NA as None). None where a column's dtype is another (a date, a category, pandas'
+    nullable numbers), or a name repeats: MLflow's conversion decides those."""
     import numpy as np
     import pandas as pd
+    from pandas.core.dtypes.cast import maybe_box_native  # what to_dict applies to such columns
     if not frame.columns.is_unique: return None
-    if not all((isinstance(d, np.dtype) and d.kind in "biufO") or isinstance(d, pd.StringDtype) for d in frame.dtypes): return None
+    plain = [isinstance(d, np.dtype) and d.kind in "biuf" for d in frame.dtypes]  # tolist() gives Python's numbers and booleans
+    if not all(p or d == np.dtype(object) or isinstance(d, pd.StringDtype) for p, d in zip(plain, frame.dtypes)): return None
+    columns = [frame.iloc[:, i].tolist() if p else list(map(maybe_box_native, frame.iloc[:, i].tolist())) for i, p in enumerate(plain)]
     names = list(frame.columns)
-    return [dict(zip(names, row)) for row in zip(*(frame[c].tolist() for c in frame.columns))]
+    return [dict(zip(names, row)) for row in zip(*columns)]
 
 def _per_row(predictions, rows: int) -> list | None:
     "The JSON-able predictions as one item per row, or None when they are not a list of `rows` items (a dict of outputs)."
