@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import json
 import logging
 import os
@@ -14,7 +15,6 @@ import shutil
 import socket
 import sys
 import tempfile
-import itertools
 import threading
 import time
 from collections import deque
@@ -212,12 +212,13 @@ def _slice(predictions, start: int, stop: int):
 def _records(frame) -> list[dict] | None:
     """`frame.to_dict(orient="records")`, as MLflow's answer holds a DataFrame, built from each column's `tolist()`: a
     third of the time for a batch of 64. A column of objects or text has its values boxed as `to_dict` boxes them (a
-    numpy number as Python's, pandas' NA as None). None where a column's dtype is another (a date, a category, pandas'
-    nullable numbers), or a name repeats: MLflow's conversion decides those."""
+    numpy number as Python's, pandas' NA as None). None for anything but a DataFrame with rows and columns, where a
+    column's dtype is another (a date, a category, pandas' nullable numbers), or a name repeats: MLflow's conversion
+    decides those."""
     import numpy as np
     import pandas as pd
     from pandas.core.dtypes.cast import maybe_box_native  # what to_dict applies to such columns
-    if not frame.columns.is_unique: return None
+    if not isinstance(frame, pd.DataFrame) or frame.empty or not frame.columns.is_unique: return None
     plain = [isinstance(d, np.dtype) and d.kind in "biuf" for d in frame.dtypes]  # tolist() gives Python's numbers and booleans
     if not all(p or d == np.dtype(object) or isinstance(d, pd.StringDtype) for p, d in zip(plain, frame.dtypes)): return None
     columns = [frame.iloc[:, i].tolist() if p else list(map(maybe_box_native, frame.iloc[:, i].tolist())) for i, p in enumerate(plain)]
@@ -226,9 +227,8 @@ def _records(frame) -> list[dict] | None:
 
 def _per_row(predictions, rows: int) -> list | None:
     "The JSON-able predictions as one item per row, or None when they are not a list of `rows` items (a dict of outputs)."
-    import pandas as pd
-    fast = _records(predictions) if isinstance(predictions, pd.DataFrame) and len(predictions) else None
-    out = fast if fast is not None else _jsonable(predictions)
+    out = _records(predictions)
+    if out is None: out = _jsonable(predictions)
     return out if isinstance(out, list) and len(out) == rows else None
 
 class Batcher:
