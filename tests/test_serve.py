@@ -205,25 +205,34 @@ def test_reload_alias_swaps_in_the_new_champion_without_dropping_requests(regist
     client = mlflow.MlflowClient(store)
     first = client.get_model_version_by_alias("penguins-species", "champion")
     body, statuses, stop = split_body(penguins(3)), [], threading.Event()
+
+    def answered(more: int, deadline: float):
+        "Wait until the hammer has had `more` further answers (on a loaded machine they may come slowly)."
+        target = len(statuses) + more
+        while len(statuses) < target:
+            assert time.monotonic() < deadline and worker.is_alive(), f"only {len(statuses)} answers, expected {target}"
+            time.sleep(0.05)
+
     with trainpipe_serve(store, "--reload-alias", "0.3") as (url, _):
         def hammer():
             while not stop.is_set(): statuses.append(call(f"{url}/invocations", body)[0])
         worker = threading.Thread(target=hammer)
         worker.start()
         try:
+            answered(5, time.monotonic() + 300)  # requests flowing before the swap
             monkeypatch.setenv("MLFLOW_TRACKING_URI", store)  # MLflow resolves a logged model's source through the default store
             second = client.create_model_version("penguins-species", first.source, first.run_id)
             client.set_registered_model_alias("penguins-species", "champion", second.version)
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 300
             while call(f"{url}/metadata")[2]["version"] != str(second.version):
                 assert time.monotonic() < deadline, "the new champion was not swapped in"
                 time.sleep(0.2)
-            time.sleep(0.5)
+            answered(5, time.monotonic() + 300)  # and still flowing after it
         finally:
             stop.set()
             worker.join()
             client.set_registered_model_alias("penguins-species", "champion", first.version)
-    assert len(statuses) > 10 and set(statuses) == {200}
+    assert set(statuses) == {200}  # none dropped or refused while the model changed under them
 
 
 def test_a_model_that_cannot_load_leaves_ready_false_with_the_reason(registered):
