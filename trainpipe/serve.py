@@ -26,6 +26,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import Response
 from starlette.routing import Route
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .core import TrainpipeError
 from .scoring import JSON, BadRequest, coerce, content_type, decode_json, parse_body, record_rows
@@ -577,6 +578,33 @@ def make_app(settings: ServeSettings) -> FastAPI:
     async def health(): return Response(b'{"status": "ok"}', media_type="application/json")
     return app
 
+# %% ../nbs/75_serve.ipynb #07842504
+class _OneWrite:
+    "A connection's transport whose writes in one turn of the event loop go out as one `write`, at the turn's end or before a close."
+    __slots__ = ("transport", "parts", "loop")
+    def __init__(self, transport, loop):
+        self.transport, self.parts, self.loop = transport, [], loop
+
+    def write(self, data):
+        if not self.parts: self.loop.call_soon(self.flush)
+        self.parts.append(data)
+
+    def flush(self):
+        if not self.parts: return
+        data = self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
+        self.parts.clear()
+        if not self.transport.is_closing(): self.transport.write(data)  # a client gone meanwhile is sent nothing
+
+    def close(self):
+        self.flush()
+        self.transport.close()
+
+    def __getattr__(self, name): return getattr(self.transport, name)  # the rest of the transport as it is
+
+class _HttpProtocol(HttpToolsProtocol):
+    "uvicorn's HTTP/1.1 protocol (httptools), its writes joined by `_OneWrite`."
+    def connection_made(self, transport): super().connection_made(_OneWrite(transport, self.loop))
+
 # %% ../nbs/75_serve.ipynb #9c916502
 SETTINGS_ENV = "TRAINPIPE_SERVE_SETTINGS"
 
@@ -589,7 +617,8 @@ def app_from_env():
 
 def _uvicorn_options(settings: ServeSettings) -> dict:
     return dict(host=settings.host, port=settings.port, workers=settings.workers, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=30, server_header=False)  # no "server: uvicorn" on every answer: it tells a caller nothing it needs
+                timeout_graceful_shutdown=30, server_header=False,  # no "server: uvicorn" on every answer: it tells a caller nothing it needs
+                http=_HttpProtocol)
 
 def serve(settings: ServeSettings):
     "Serve until SIGTERM or Ctrl-C, draining the requests in flight."
