@@ -550,11 +550,12 @@ def run_notebook(notebook: Path, out: Path, parameters: dict, kernel: Kernel,
     logging.getLogger("papermill").setLevel(logging.ERROR)
     expired = threading.Event()
     def stop(): expired.set(); kernel.kill()
+    km = kernel.ready()  # started and warm: the stage's time counts from here
     timer = threading.Timer(timeout, stop) if timeout else None
     if timer: timer.start()
     try:
         papermill.execute_notebook(str(notebook), str(out), parameters=parameters, kernel_name="python3", progress_bar=False,
-                                   log_output=False, start_timeout=START_TIMEOUT, km=kernel.ready(), engine_name="trainpipe")
+                                   log_output=False, start_timeout=START_TIMEOUT, km=km, engine_name="trainpipe")
     except BaseException:
         if expired.is_set(): raise StageTimeout(f"it ran past pipeline.timeout ({timeout:g}s)") from None
         raise
