@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from .core import TrainpipeError, find_project_dir, read_json
 
 # %% auto #0
-__all__ = ['NOT_PROMOTED', 'COMMANDS', 'make_parser', 'summary', 'run_command', 'partial_tag', 'status_command', 'sweep_command',
-           'run_table', 'run_groups', 'runs_command', 'report_command', 'reproduce_command', 'serve_command',
-           'monitor_command', 'predict_command', 'task_command', 'export_command', 'team_server_command', 'main']
+__all__ = ['NOT_PROMOTED', 'COMMANDS', 'RUN_MODULES', 'make_parser', 'summary', 'run_command', 'partial_tag', 'status_command',
+           'sweep_command', 'run_table', 'run_groups', 'runs_command', 'report_command', 'reproduce_command',
+           'serve_command', 'monitor_command', 'predict_command', 'task_command', 'export_command',
+           'team_server_command', 'main']
 
 # %% ../nbs/70_cli.ipynb #b530ebe1
 def make_parser() -> argparse.ArgumentParser:
@@ -464,13 +466,21 @@ COMMANDS = {"run": run_command, "status": status_command, "sweep": sweep_command
             "monitor": monitor_command, "task": task_command, "export": export_command, "team-server": team_server_command}
 
 # %% ../nbs/70_cli.ipynb #8218e760
+RUN_MODULES = ["trainpipe.cli", "trainpipe.pipeline", "papermill", "nbconvert", "mlflow"]  # what a run's own process imports
+
 def main(argv: list[str] | None = None) -> int:
     "Run the `trainpipe` command line."
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = make_parser().parse_args(argv)
-    try: return COMMANDS[args.command](args)
+    try:
+        if args.command == "run":  # forked warm by a sweep's fork server, where there is one
+            from trainpipe.kernels import SERVER_VARIABLE, forward
+            if (code := forward(os.environ.get(SERVER_VARIABLE), argv, RUN_MODULES)) is not None: return code
+        return COMMANDS[args.command](args)
     except TrainpipeError as e:
         print(f"trainpipe: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("trainpipe: interrupted", file=sys.stderr)
         return 130
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import io
 import json
 import logging
 import os
@@ -25,10 +26,10 @@ from .cache import RUNNER_MODULES
 from .core import in_production, parse_python, production_cells, without_module
 
 # %% auto #0
-__all__ = ['IMPORTED_WITH', 'FORKS_VARIABLE', 'SERVER_VARIABLE', 'START_TIMEOUT', 'NOT_AHEAD', 'stage_imports', 'import_ahead',
-           'warm_code', 'forks_here', 'serve_forks', 'ForkedProcess', 'ForkServer', 'server_modules',
-           'fork_provisioner', 'Kernel', 'KernelPool', 'StageTimeout', 'import_papermill', 'record_engine',
-           'run_notebook', 'failure']
+__all__ = ['IMPORTED_WITH', 'DATABASE_STORE', 'FORKS_VARIABLE', 'SERVER_VARIABLE', 'START_TIMEOUT', 'WARM', 'CONSOLE',
+           'NOT_AHEAD', 'stage_imports', 'import_ahead', 'warm_code', 'forks_here', 'serve_forks', 'ForkedProcess',
+           'ForkServer', 'server_modules', 'fork_provisioner', 'Kernel', 'forward', 'KernelPool', 'StageTimeout',
+           'import_papermill', 'record_engine', 'run_notebook', 'failure']
 
 # %% ../nbs/05_kernels.ipynb #c3a24f0c
 def _imports_in(tree: ast.AST, package: str, # parsed code, and the package name relative imports belong to
@@ -75,21 +76,43 @@ def stage_imports(notebook: Path, # a stage notebook
     return modules
 
 # %% ../nbs/05_kernels.ipynb #1c61bd2e
-IMPORTED_WITH = {"transformers": ("transformers.modeling_utils",)}  # lazy packages: what their users end up importing
+IMPORTED_WITH = {  # lazy packages: what their users end up importing
+    "transformers": ("transformers.modeling_utils",),
+    "torch": ("torch._dynamo",),  # by the first optimizer a network makes
+    "ipykernel.kernelapp": ("ipykernel.ipkernel",),  # by the kernel as it starts: the app names its kernel class in a string
+    "mlflow": ("mlflow.sklearn", "mlflow.pyfunc", "git"),  # by logging and loading a model, and by a run's git context
+}
+DATABASE_STORE = ("mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store")  # MLflow's, for a database URI
+
+def _database_store() -> bool:
+    "Whether this process's kernels log to a database store (sqlite, PostgreSQL...), the project's by default, not a server."
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    return not uri.startswith(("http://", "https://", "databricks"))
+
+def _warm_mlflow():
+    "MLflow's list of installed packages, which it builds when it first logs or loads a model (every package's metadata)."
+    from mlflow.utils import requirements_utils
+    build = getattr(requirements_utils, "_init_modules_to_packages_map", None)  # private: without it, built when first needed
+    if build: build()
 
 def import_ahead(module: str):
-    "Import `module` as its stage will; `skops.io` through `store.skops_io`, which keeps torch out."
+    "Import `module` as its user will, with what `IMPORTED_WITH` says it imports later; `skops.io` through `store.skops_io`, which keeps torch out."
     if module == "skops.io":  # imported directly, it lists scikit-learn's estimators and imports torch on the way
         from trainpipe.store import skops_io
         return skops_io()
+    if module == "papermill": return import_papermill()  # without the grammar nbformat never uses (below)
     imported = importlib.import_module(module)
-    for more in IMPORTED_WITH.get(module, ()): importlib.import_module(more)
+    for more in [*IMPORTED_WITH.get(module, ()), *(DATABASE_STORE if module == "mlflow" and _database_store() else ())]:
+        try: importlib.import_module(more)
+        except ImportError: pass  # an optional part (GitPython): imported, or not, when used
+    if module == "mlflow": _warm_mlflow()
     return imported
 
 def warm_code(modules: list[str]) -> str:
     "Code that imports `modules` with `import_ahead`, skipping any that fail, and leaves no names behind."
     return (f"for __m in {modules!r}:\n    try: __import__('trainpipe.kernels', fromlist=['import_ahead']).import_ahead(__m)\n"
             "    except Exception: pass\ndel __m\n")
+
 
 # %% ../nbs/05_kernels.ipynb #cbce4ed2
 FORKS_VARIABLE = "TRAINPIPE_FORK_KERNELS"  # set to 0 to start every kernel from scratch
@@ -139,6 +162,7 @@ def _become_kernel(request: dict, fds: list[int]):
             threading.Thread(target=_end_with, args=(int(request["env"]["JPY_PARENT_PID"]),), daemon=True).start()
         if request.get("call"):  # a function run warm instead of a kernel: an orchestrated run's task (`trainpipe.tasks`)
             target, argv = request["call"]
+            sys.stdout.reconfigure(line_buffering=os.isatty(1))  # as its own process would: the server's was a log file
             module, _, name = target.partition(":")
             sys.argv = [target, *argv]
             code = getattr(importlib.import_module(module), name)(argv)
@@ -440,6 +464,31 @@ class Kernel:
             if log and printed.is_file() and printed.stat().st_size:
                 with open(log, "ab") as out, open(printed, "rb") as src: shutil.copyfileobj(src, out)
             shutil.rmtree(self.folder, ignore_errors=True)
+
+# %% ../nbs/05_kernels.ipynb #c2f4a9d6
+WARM = "TRAINPIPE_WARM_TASK"  # set in a command a fork server forked: it runs there, rather than forwarding again
+CONSOLE = "trainpipe.cli:main"  # what the `trainpipe` console script runs (settings.ini), and so what a forked command runs
+
+def forward(address: str | None, # a running fork server's socket
+            command: list[str], # the `trainpipe` command line, without the program's name
+            modules: list[str] = (), # what the command imports: the server imports them before it forks the first one
+           ) -> int | None:
+    "Run the trainpipe `command` forked by the server at `address`; its exit status, or None where it cannot be (run it here)."
+    if os.environ.get(WARM) or not forks_here() or not address or not Path(address).exists(): return None
+    try: out, err = sys.stdout.fileno(), sys.stderr.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation): return None  # output kept in memory, not a file to hand over
+    sys.stdout.flush(), sys.stderr.flush()
+    env = {**os.environ, WARM: "1", "JPY_PARENT_PID": str(os.getpid())}
+    try: child = ForkServer(address).fork([], os.getcwd(), env, open(out, "wb", closefd=False), open(err, "wb", closefd=False),
+                                          list(modules), call=(CONSOLE, command))
+    except OSError: return None  # the server stopped meanwhile
+    passed = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
+    before = {sig: signal.signal(sig, lambda sig, _: child.send_signal(sig)) for sig in passed}
+    try: code = child.wait()
+    finally:
+        for sig, handler in before.items(): signal.signal(sig, handler)
+    return code if code >= 0 else 128 - code  # killed by a signal: the status a shell gives
+
 
 # %% ../nbs/05_kernels.ipynb #c0a41d09
 NOT_AHEAD = ("torch", "transformers", "datasets")  # heavy, and needed only by some configs: imported when used

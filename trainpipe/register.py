@@ -14,13 +14,12 @@ from sklearn.pipeline import Pipeline
 
 from .config import EvaluateConfig, ModelConfig, RegisterConfig, parse_condition
 from .monitor import REFERENCE_DIR, write_reference
-from .store import skops_io
 from .tracking import headline_metric, lower_is_better, registry_lock, resolve_tracking_uri
 
 # %% auto #0
 __all__ = ['TRUSTED_TYPES', 'SERVING_PACKAGES', 'LabelsAndProbabilities', 'serving_pipeline', 'input_example',
-           'serving_requirements', 'code_paths', 'failed_criteria', 'promote', 'registered_by', 'model_description',
-           'version_description', 'run_register']
+           'serving_requirements', 'holds_code_of', 'code_paths', 'failed_criteria', 'promote', 'registered_by',
+           'model_description', 'version_description', 'run_register']
 
 # %% ../nbs/50_register.ipynb #5f83812e
 class LabelsAndProbabilities(BaseEstimator):
@@ -67,17 +66,38 @@ def serving_requirements(packages: tuple[str, ...] = SERVING_PACKAGES) -> list[s
     return [f"{p}=={installed_version(p).split('+')[0]}" for p in packages]  # without a local label such as torch's +cpu
 
 # %% ../nbs/50_register.ipynb #a08ab401
+def holds_code_of(obj, package: str, # a fitted model, or any object, and a top-level package's name
+                 ) -> bool:
+    "Whether `obj` holds an instance, class or function of `package`: in its attributes, their items, and theirs."
+    import functools
+    import inspect
+
+    import numpy as np
+    seen, todo = set(), [obj]
+    while todo:
+        o = todo.pop()
+        if o is None or isinstance(o, (str, bytes, int, float, complex, np.ndarray, np.generic, pd.DataFrame, pd.Series, pd.Index)) \
+                or id(o) in seen: continue
+        seen.add(id(o))
+        named = o if isinstance(o, type) or inspect.isroutine(o) else type(o)
+        if (getattr(named, "__module__", None) or "").split(".")[0] == package: return True
+        if isinstance(o, dict): todo += [*o.keys(), *o.values()]
+        elif isinstance(o, (list, tuple, set, frozenset)): todo += list(o)
+        elif isinstance(o, functools.partial): todo += [o.func, o.args, o.keywords]
+        elif named is not o and not inspect.ismodule(o) and hasattr(o, "__dict__"): todo += list(vars(o).values())
+    return False
+
 def code_paths(pipeline, tmp: Path # the fitted pipeline, and a scratch folder for the copy
               ) -> list[str]:
     "MLflow `code_paths` for `pipeline`: a clean copy of the trainpipe package when it holds trainpipe classes."
     import shutil
 
     import trainpipe
-    skops = skops_io()
-    if not any(t.startswith("trainpipe.") for t in skops.get_untrusted_types(data=skops.dumps(pipeline))): return []
+    if not holds_code_of(pipeline, trainpipe.__name__): return []
     dest = Path(tmp)/"trainpipe"
     shutil.copytree(Path(trainpipe.__file__).parent, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return [str(dest)]
+
 
 # %% ../nbs/50_register.ipynb #d0e37ad2
 _COMPARE = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}

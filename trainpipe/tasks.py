@@ -6,10 +6,8 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import re
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -18,22 +16,20 @@ import trainpipe
 from .cache import StageCache, _manifest, fingerprint
 from .config import Config, stage_parameters
 from .core import TrainpipeError, atomic_path, find_project_dir, read_json, write_json
-from .kernels import ForkServer, KernelPool, forks_here, server_modules
+from .kernels import WARM, ForkServer, KernelPool, forks_here, forward, server_modules
 from .pipeline import (RunResult, _cached_tags, _no_progress, _now, _record, _run_stages, check_config, find_stages,
                                 open_folder, render_reports, run_params)
 from .tracking import PipelineRun, git_info, record_all_pending, resolve_tracking_uri
 
 # %% auto #0
-__all__ = ['DONE', 'FORKS_IDLE', 'KEYS', 'WARM', 'TASK_MODULES', 'CONSOLE', 'start_run', 'run_for', 'forward_task', 'run_task',
-           'run_result', 'finish_run']
+__all__ = ['DONE', 'FORKS_IDLE', 'KEYS', 'TASK_MODULES', 'start_run', 'run_for', 'forward_task', 'run_task', 'run_result',
+           'finish_run']
 
 # %% ../nbs/62_tasks.ipynb #dec5f9da
 DONE = ("run", "cached")  # how a stage that gave its outputs ended, in the record's `stages`
 FORKS_IDLE = 900  # seconds a run's fork server waits unused for its next task before it stops
 KEYS = ".keys"  # in the runs folder: each orchestrator's run id, a file holding the id of the run it opened
-WARM = "TRAINPIPE_WARM_TASK"  # set in a task that the run's fork server forked: it runs there, rather than forwarding again
 TASK_MODULES = ["trainpipe.cli", "trainpipe.tasks", "mlflow", "mlflow.tracking"]  # what a task itself imports, ahead in the server
-CONSOLE = "trainpipe.cli:main"  # what the `trainpipe` console script runs (settings.ini), and so what a forked task runs
 
 def _update_record(run_dir: Path, change: Callable[[dict], None]):
     "Apply `change` to the run's record, with no other task's update lost in between."
@@ -95,20 +91,12 @@ def forward_task(run_id: str, runs_dir: Path, command: list[str],
                  last: bool = False, # the run's last task (finish): stop the server once it is done
                 ) -> int | None:
     "Run the trainpipe `command`, a task of run `run_id`, forked by that run's fork server; its exit status, or None where it cannot be."
-    if os.environ.get(WARM) or not forks_here(): return None
-    try:
-        address = read_json(Path(runs_dir)/run_id/"run.json").get("fork_server")
-        out, err = sys.stdout.fileno(), sys.stderr.fileno()
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation): return None  # no record, or output that is not a file
-    if not address or not Path(address).exists(): return None
-    sys.stdout.flush(), sys.stderr.flush()
-    env = {**os.environ, WARM: "1", "JPY_PARENT_PID": str(os.getpid())}
-    try: task = ForkServer(address).fork([], os.getcwd(), env, open(out, "wb", closefd=False), open(err, "wb", closefd=False),
-                                         TASK_MODULES, call=(CONSOLE, command))
-    except OSError: return None  # the server stopped meanwhile
-    code = task.wait()
-    if last: ForkServer(address).stop()  # here, not in the task: a server that stops takes the processes it forked with it
+    try: address = read_json(Path(runs_dir)/run_id/"run.json").get("fork_server")
+    except (OSError, ValueError): return None  # no record: the task itself will say so
+    code = forward(address, command, TASK_MODULES)
+    if code is not None and last: ForkServer(address).stop()  # here, not in the task: a server that stops takes the processes it forked with it
     return code
+
 
 # %% ../nbs/62_tasks.ipynb #973e8985
 def run_task(run_id: str, # a run that `start_run` opened
