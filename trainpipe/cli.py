@@ -483,4 +483,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("trainpipe: interrupted", file=sys.stderr)
         return 130
-

@@ -113,7 +113,6 @@ def warm_code(modules: list[str]) -> str:
     return (f"for __m in {modules!r}:\n    try: __import__('trainpipe.kernels', fromlist=['import_ahead']).import_ahead(__m)\n"
             "    except Exception: pass\ndel __m\n")
 
-
 # %% ../nbs/05_kernels.ipynb #cbce4ed2
 FORKS_VARIABLE = "TRAINPIPE_FORK_KERNELS"  # set to 0 to start every kernel from scratch
 SERVER_VARIABLE = "TRAINPIPE_FORK_SERVER"  # the address of a running fork server for the runs started with it (a sweep's points)
@@ -488,7 +487,6 @@ def forward(address: str | None, # a running fork server's socket
     finally:
         for sig, handler in before.items(): signal.signal(sig, handler)
     return code if code >= 0 else 128 - code  # killed by a signal: the status a shell gives
-
 
 # %% ../nbs/05_kernels.ipynb #c0a41d09
 NOT_AHEAD = ("torch", "transformers", "datasets")  # heavy, and needed only by some configs: imported when used

@@ -98,7 +98,6 @@ def code_paths(pipeline, tmp: Path # the fitted pipeline, and a scratch folder f
     shutil.copytree(Path(trainpipe.__file__).parent, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return [str(dest)]
 
-
 # %% ../nbs/50_register.ipynb #d0e37ad2
 _COMPARE = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 

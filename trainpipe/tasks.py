@@ -97,7 +97,6 @@ def forward_task(run_id: str, runs_dir: Path, command: list[str],
     if code is not None and last: ForkServer(address).stop()  # here, not in the task: a server that stops takes the processes it forked with it
     return code
 
-
 # %% ../nbs/62_tasks.ipynb #973e8985
 def run_task(run_id: str, # a run that `start_run` opened
              stage: str, # the stage to run, by its name in `pipeline.stages`
