@@ -28,12 +28,12 @@ TRAINPIPE = Path(sys.executable).parent/"trainpipe"  # the console script settin
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-SLOW_FIRST = ["test_hardening.py", "test_docs.py", "test_run.py", "test_text_images.py", "test_serve.py", "test_tune.py", "test_sweep.py",
-              "test_concurrency.py", "test_features.py", "test_neural.py", "test_promotion.py"]  # by their time in `make test`
+SLOW_FIRST = ["test_hardening.py", "test_run.py", "test_text_images.py", "test_serve.py", "test_docs.py", "test_features.py",
+              "test_sweep.py", "test_resume.py", "test_serve_parity.py", "test_concurrency.py", "test_tune.py"]  # by their time in `make test`
 
 
 def pytest_collection_modifyitems(items):
-    "Start the slowest files first, so that with two workers (`make test`) the last file to finish is a short one."
+    "Start the slowest files first, so that with the workers of `make test` the last file to finish is a short one."
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: the other files keep their order
 
