@@ -26,10 +26,10 @@ from .cache import RUNNER_MODULES
 from .core import in_production, parse_python, production_cells, without_module
 
 # %% auto #0
-__all__ = ['IMPORTED_WITH', 'DATABASE_STORE', 'FORKS_VARIABLE', 'SERVER_VARIABLE', 'START_TIMEOUT', 'WARM', 'CONSOLE',
-           'NOT_AHEAD', 'stage_imports', 'import_ahead', 'warm_code', 'forks_here', 'serve_forks', 'ForkedProcess',
-           'ForkServer', 'server_modules', 'fork_provisioner', 'Kernel', 'forward', 'KernelPool', 'StageTimeout',
-           'import_papermill', 'record_engine', 'run_notebook', 'failure']
+__all__ = ['IMPORTED_WITH', 'IMPORTED_LATER', 'DATABASE_STORE', 'FORKS_VARIABLE', 'SERVER_VARIABLE', 'START_TIMEOUT', 'WARM',
+           'CONSOLE', 'NOT_AHEAD', 'stage_imports', 'imported_later', 'import_ahead', 'warm_code', 'forks_here',
+           'serve_forks', 'ForkedProcess', 'ForkServer', 'server_modules', 'fork_provisioner', 'Kernel', 'forward',
+           'KernelPool', 'StageTimeout', 'import_papermill', 'record_engine', 'run_notebook', 'failure']
 
 # %% ../nbs/05_kernels.ipynb #c3a24f0c
 def _imports_in(tree: ast.AST, package: str, # parsed code, and the package name relative imports belong to
@@ -76,18 +76,22 @@ def stage_imports(notebook: Path, # a stage notebook
     return modules
 
 # %% ../nbs/05_kernels.ipynb #1c61bd2e
-IMPORTED_WITH = {  # lazy packages: what their users end up importing
+IMPORTED_WITH = {  # lazy packages: what every user of them ends up importing
     "transformers": ("transformers.modeling_utils",),
     "torch": ("torch._dynamo",),  # by the first optimizer a network makes
     "ipykernel.kernelapp": ("ipykernel.ipkernel",),  # by the kernel as it starts: the app names its kernel class in a string
-    "mlflow": ("mlflow.sklearn", "mlflow.pyfunc", "git"),  # by logging and loading a model, and by a run's git context
 }
+IMPORTED_LATER = {"mlflow": ("mlflow.sklearn", "mlflow.pyfunc", "git")}  # what only some users import: a model logged or loaded, a run's git context
 DATABASE_STORE = ("mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store")  # MLflow's, for a database URI
 
 def _database_store() -> bool:
     "Whether this process's kernels log to a database store (sqlite, PostgreSQL...), the project's by default, not a server."
-    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
-    return not uri.startswith(("http://", "https://", "databricks"))
+    return not os.environ.get("MLFLOW_TRACKING_URI", "").startswith(("http://", "https://", "databricks"))
+
+def imported_later(modules: list[str]) -> list[str]:
+    "What the packages among `modules` import only for some of their users (`IMPORTED_LATER`, and MLflow's database store)."
+    found = [m for module in modules for m in IMPORTED_LATER.get(module, ())]
+    return list(dict.fromkeys([*found, *(DATABASE_STORE if "mlflow" in modules and _database_store() else ())]))
 
 def _warm_mlflow():
     "MLflow's list of installed packages, which it builds when it first logs or loads a model (every package's metadata)."
@@ -102,10 +106,8 @@ def import_ahead(module: str):
         return skops_io()
     if module == "papermill": return import_papermill()  # without the grammar nbformat never uses (below)
     imported = importlib.import_module(module)
-    for more in [*IMPORTED_WITH.get(module, ()), *(DATABASE_STORE if module == "mlflow" and _database_store() else ())]:
-        try: importlib.import_module(more)
-        except ImportError: pass  # an optional part (GitPython): imported, or not, when used
-    if module == "mlflow": _warm_mlflow()
+    for more in IMPORTED_WITH.get(module, ()): importlib.import_module(more)
+    if module == "mlflow.pyfunc": _warm_mlflow()  # what logging or loading a model checks its requirements against
     return imported
 
 def warm_code(modules: list[str]) -> str:
@@ -192,6 +194,7 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
     if sys.path and sys.path[0] in ("", os.getcwd()): del sys.path[0]  # as ipykernel_launcher: a kernel adds its folder back
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what ipykernel sets, before matplotlib reads it
     todo, waiting = ["ipykernel.kernelapp", *modules], []  # still to import; requests whose modules are not all in yet
+    later = imported_later(todo)  # imported once nothing is left in `todo`: no kernel waits for them
     tried = set()  # imported, or failed to
     server = socket.socket(fileno=listener)
     wake_r, wake_w = os.pipe()
@@ -203,8 +206,8 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
     selector.register(wake_r, selectors.EVENT_READ)
     if not idle: selector.register(0, selectors.EVENT_READ)  # the runner's pipe: at its end (the runner stopped or died), so do we
     while True:
-        events = selector.select(timeout=0 if todo else idle or None)  # between two imports, a glance; after them, a wait
-        if idle and not events and not todo and not children and not waiting:  # a detached server nobody has used for a while
+        events = selector.select(timeout=0 if todo or later else idle or None)  # between two imports, a glance; after them, a wait
+        if idle and not events and not todo and not later and not children and not waiting:  # a detached server nobody has used for a while
             shutil.rmtree(os.path.dirname(server.getsockname()), ignore_errors=True)
             os._exit(0)
         for key, _ in events:
@@ -231,8 +234,9 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
                     os._exit(0)
                 waiting.append((conn, json.loads(message), fds))
                 todo += [m for m in waiting[-1][1]["modules"] if m not in tried and m not in todo]  # a config's own, e.g. torch
-        if todo:
-            tried.add(module := todo.pop(0))
+                later += [m for m in imported_later(todo) if m not in tried and m not in later]
+        if todo or later:
+            tried.add(module := (todo or later).pop(0))
             try: import_ahead(module)
             except Exception: pass
         for conn, request, fds in [w for w in waiting if not {"ipykernel.kernelapp", *w[1]["modules"]} & set(todo)]:

@@ -457,6 +457,7 @@ def run_pipeline(cfg: Config,
                  tags: dict | None = None, # more tags for the MLflow run
                  only: list[str] | None = None, # run just these stages (see `select_stages`); the ones they read come from the cache
                  defer_tracking: bool = False, # when every stage is cached, record the MLflow run in the background
+                 forks: str | None = None, # a running fork server's address for the kernels (a sweep's); by default the pool's own
                 ) -> RunResult:
     "Check `cfg`, then run (or restore from the cache) its stage notebooks as its graph allows, into a run folder."
     import trainpipe
@@ -478,7 +479,7 @@ def run_pipeline(cfg: Config,
         stages = [s for s in stages if s.name in needed]
     expected = {s.name for s in stages if status[s.name][0] or "all" in force or s.name in force}  # the stages that will run
     pool = KernelPool(project/"nbs", {"MLFLOW_TRACKING_URI": tracking_uri} if track else {}, Path(trainpipe.__file__).parent,
-                      [s.notebook for s in stages if s.name in expected])
+                      [s.notebook for s in stages if s.name in expected], forks)
     try:  # (the pool's fork server is importing already: what follows imports scikit-learn here meanwhile)
         by_name = {s.name: s for s in stages}
         pool.need({s.notebook: list(stage_needs(cfg, s, by_name)) for s in stages if s.name in expected})

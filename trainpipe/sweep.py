@@ -127,7 +127,7 @@ def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entri
                                {"grid": " ".join(grid), "jobs": jobs, "executor": executor}, {"sweep": "true", "config": Path(config).stem})
     args = ["--tracking-uri", tracking_uri, "--parent-run", parent.run_id, "--runs-dir", str(Path(runs_dir or project/"runs").resolve())]
     import trainpipe
-    notebooks = [s.notebook for s in find_stages(cfg, project/"nbs") if s.name not in shared]
+    notebooks = [s.notebook for s in find_stages(cfg, project/"nbs")]  # the shared stages' first: they run first, with its kernels
     forks = ForkServer.start(server_modules(notebooks, Path(trainpipe.__file__).parent), project/"nbs") if forks_here() else None
     calls = [(Path(config).resolve(), [*overrides, *point], args, forks and forks.address) for point in points]
     results = []
@@ -135,7 +135,8 @@ def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entri
         if shared and len(points) > 1:  # alone on the machine: the whole budget
             alone = load_config(config, [f"pipeline.jobs={min(cfg.pipeline.jobs, jobs)}", f"pipeline.warm={min(cfg.pipeline.warm, jobs - 1)}",
                                          *overrides, *points[0]], project=project)
-            first = run_pipeline(alone, project=project, runs_dir=Path(runs_dir or project/"runs").resolve(), track=False, only=shared)
+            first = run_pipeline(alone, project=project, runs_dir=Path(runs_dir or project/"runs").resolve(), track=False, only=shared,
+                                 forks=forks and forks.address)
             if first.status != "FINISHED": raise TrainpipeError(f"the stages every point shares failed: {first.error}")
         for result in execute(calls, jobs, scheduler):
             results.append(result)
