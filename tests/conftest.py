@@ -33,7 +33,7 @@ SLOW_FIRST = ["test_hardening.py", "test_run.py", "test_text_images.py", "test_s
 
 
 def pytest_collection_modifyitems(items):
-    "Start the slowest files first, so that with the workers of `make test` the last file to finish is a short one."
+    "Start the slowest files first, so that with two workers (`make test`) the last file to finish is a short one."
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: the other files keep their order
 
