@@ -79,7 +79,7 @@ def stage_imports(notebook: Path, # a stage notebook
 IMPORTED_WITH = {  # lazy packages: what every user of them ends up importing
     "transformers": ("transformers.modeling_utils",),
     "torch": ("torch._dynamo",),  # by the first optimizer a network makes
-    "ipykernel.kernelapp": ("ipykernel.ipkernel",),  # by the kernel as it starts: the app names its kernel class in a string
+    "ipykernel.kernelapp": ("ipykernel.ipkernel", "ipykernel.debugger"),  # by the kernel as it starts: its class, named in a string, and its debugpy
 }
 IMPORTED_LATER = {"mlflow": ("mlflow.sklearn", "mlflow.pyfunc", "git")}  # what only some users import: a model logged or loaded, a run's git context
 DATABASE_STORE = ("mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store")  # MLflow's, for a database URI
@@ -193,6 +193,7 @@ def serve_forks(listener: int, # the fd of the listening Unix socket the runner 
     import socket
     if sys.path and sys.path[0] in ("", os.getcwd()): del sys.path[0]  # as ipykernel_launcher: a kernel adds its folder back
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what ipykernel sets, before matplotlib reads it
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # as ipykernel's kernel specs and papermill: no warning from debugpy
     todo, waiting = ["ipykernel.kernelapp", *modules], []  # still to import; requests whose modules are not all in yet
     later = imported_later(todo)  # imported once nothing is left in `todo`: no kernel waits for them
     tried = set()  # imported, or failed to
