@@ -246,7 +246,7 @@ def api_pages() -> dict[str, str]:
 
 def write_pages(pages: dict[str, str | bytes]):
     "Make `_proc/` hold exactly `pages` (path: content), rewriting only the changed files, so Sphinx reads only those again."
-    keep = {".executed", ".doctrees"}
+    keep = {".executed", ".doctrees", "html", "jupyter_execute"}  # built by Sphinx and myst-nb: kept, so an unchanged page is not written again
     for path in sorted(SOURCE.rglob("*"), reverse=True):  # files before their folders
         rel = path.relative_to(SOURCE)
         if rel.parts[0] in keep: continue

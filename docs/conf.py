@@ -20,7 +20,7 @@ release = version = _ini.get("version", "")
 
 extensions = ["myst_nb", "sphinx.ext.autodoc"]
 root_doc = "index"
-exclude_patterns = [".executed", ".doctrees", "failed", "**/.ipynb_checkpoints"]
+exclude_patterns = [".executed", ".doctrees", "failed", "html", "jupyter_execute", "**/.ipynb_checkpoints"]  # build.py's, Sphinx's and myst-nb's own
 html_theme = "furo"
 html_title = project
 html_static_path = []
