@@ -62,8 +62,7 @@ run: setup
 	$(BIN)/trainpipe run $(CONFIG)
 
 test: setup notebooks nbtest pytest
-	@if [ -x $(CHROMIUM) ]; then $(MAKE) --no-print-directory test-browser; \
-	else echo "no Chromium at $(CHROMIUM): the browser tests are skipped (make chromium installs Debian's package)"; fi
+	@test -x $(CHROMIUM) || echo "no Chromium at $(CHROMIUM): the browser tests were skipped (make chromium installs Debian's package)"
 
 # After editing a notebook or settings.ini: clean the notebooks (metadata; outputs cleared by add_colab_cells), export
 # the package, lay the notebooks out with their Colab badge and setup cells (from settings.ini), tag the examples.
@@ -90,17 +89,19 @@ nbtest: setup postgres
 	$(BIN)/nbdev_test --n_workers 2 --flags slow
 
 # Two workers: most tests wait on kernels and subprocesses, so two files at a time keep two cores busy (11 min, not 13).
+# The browser tests run among the others where Chromium is, in the time a worker would otherwise wait.
 PYTEST_WORKERS ?= 2
 pytest: setup
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 -m "not examples and not production and not browser" tests/
+	TRAINPIPE_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 -m "not examples and not production" tests/
 
 # The fast tier: every notebook's examples in-process (no `#| slow` cell, no stage's run section) and the pytest tests
 # that start no pipeline; under 90 s.
 test-fast: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=10 -m fast tests/
 
-# The browser tier: JupyterLab running a stage notebook, a run's HTML report and the docs site (make docs), in headless
-# Chromium driven by Playwright. Debian's chromium package, as Playwright cannot download its own browsers everywhere.
+# The browser tests alone (make test runs them with the rest): JupyterLab running a stage notebook, a run's HTML report and
+# the docs site (built as make docs builds it), in headless Chromium driven by Playwright. Debian's chromium package, as
+# Playwright cannot download its own browsers everywhere.
 .PHONY: chromium test-browser screens
 CHROMIUM ?= /usr/bin/chromium
 chromium:
@@ -108,12 +109,12 @@ chromium:
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q chromium >/dev/null; }
 
 BROWSER_TESTS = TRAINPIPE_CHROMIUM=$(CHROMIUM) $(BIN)/pytest --durations=5 -m browser tests/test_browser.py
-test-browser: setup docs
+test-browser: setup
 	$(BROWSER_TESTS)
 
 # The same tests, saving their screenshots (the README's pictures) to docs/screens/.
 SCREENS ?= docs/screens
-screens: setup docs
+screens: setup
 	TRAINPIPE_SCREENS=$(SCREENS) $(BROWSER_TESTS)
 
 # The core install alone (`pip install -e .`, no extras) runs the core pipelines and refuses the others clearly.

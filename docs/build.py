@@ -314,7 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-strict", dest="strict", action="store_false", help="do not stop on a Sphinx warning")
     args = parser.parse_args(argv)
     if args.jobs < 1: parser.error(f"--jobs must be at least 1; got {args.jobs}")
-    try: build(args.jobs, args.strict)
+    from filelock import FileLock
+    try:
+        with FileLock(str(PROJECT/".docs.lock")):  # one build at a time: two would delete and write the same folders
+            build(args.jobs, args.strict)
     except BuildError as e:
         print(f"docs: {e}", file=sys.stderr)
         return 1

@@ -28,12 +28,15 @@ TRAINPIPE = Path(sys.executable).parent/"trainpipe"  # the console script settin
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-SLOW_FIRST = ["test_hardening.py", "test_run.py", "test_text_images.py", "test_serve.py", "test_docs.py", "test_features.py",
-              "test_sweep.py", "test_resume.py", "test_serve_parity.py", "test_concurrency.py", "test_tune.py"]  # by their time in `make test`
+SLOW_FIRST = ["test_hardening.py", "test_run.py", "test_serve.py", "test_text_images.py", "test_docs.py", "test_features.py",
+              "test_sweep.py", "test_resume.py", "test_concurrency.py", "test_browser.py", "test_tune.py", "test_serve_parity.py",
+              "test_neural.py", "test_colab.py", "test_configs.py", "test_promotion.py", "test_monitor.py", "test_notebooks.py",
+              "test_stage_limits.py", "test_failures.py"]  # by their time in `make test`
 
 
 def pytest_collection_modifyitems(items):
-    "Start the slowest files first, so that with two workers (`make test`) the last file to finish is a short one."
+    """Start the slowest files first, so that with two workers (`make test`) the last file to finish is a short one. (xdist
+    hands out files by their number of tests instead, unless given --no-loadscope-reorder, as `make test` does.)"""
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: the other files keep their order
 
@@ -62,6 +65,15 @@ def fork_server(request):
 
 
 OWN_FORK_SERVER = {SERVER_VARIABLE: ""}  # for a run that starts its own fork server, as `trainpipe run` does outside a sweep
+
+
+@pytest.fixture(scope="session")
+def docs_site() -> Path:
+    """The site as `make docs` builds it, for the docs tests and the browser's (its executed notebooks and pages are reused
+    when nothing they depend on changed; two workers asking at once build it one after the other)."""
+    done = subprocess.run([sys.executable, str(PROJECT/"docs"/"build.py")], cwd=PROJECT, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return PROJECT/"_docs"
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """What a person sees, in a real browser (Playwright driving Debian's Chromium): a stage notebook run to the end in
-JupyterLab, a run's HTML report, and the docs site. `make test-browser` runs them (after `make docs`); `make screens`
-also saves their screenshots to docs/screens/ for the README. Skipped where Chromium or Playwright is not installed."""
+JupyterLab, a run's HTML report, and the docs site. `make test` runs them with the others, `make test-browser` alone;
+`make screens` also saves their screenshots to docs/screens/ for the README. Skipped where Chromium or Playwright is not
+installed."""
 import contextlib
 import functools
 import http.server
@@ -211,7 +212,10 @@ def test_run_report_leads_with_the_run_and_fits_the_window(page, default_run, tm
 
 # --- The docs site -----------------------------------------------------------------------------------------------
 
-DOCS = Path(os.environ.get("TRAINPIPE_DOCS", PROJECT/"_docs"))  # `make docs` builds it
+@pytest.fixture
+def docs(request) -> Path:
+    "The site in TRAINPIPE_DOCS if set, else the project's own, as `make docs` builds it."
+    return Path(os.environ["TRAINPIPE_DOCS"]) if os.environ.get("TRAINPIPE_DOCS") else request.getfixturevalue("docs_site")
 
 
 def nav_links(page) -> list[dict]:
@@ -221,11 +225,11 @@ def nav_links(page) -> list[dict]:
         .map(a => ({url: a.href.split('#')[0], href: a.getAttribute('href'), text: a.textContent.trim()}))""")
 
 
-def test_docs_site_has_every_stage_with_its_plot_and_the_api(page, tmp_path):
+def test_docs_site_has_every_stage_with_its_plot_and_the_api(page, docs, tmp_path):
     "_docs/ (make docs): the home page links each stage page, each shows a loaded plot, the API page a signature; no console error."
     from trainpipe.config import load_config
-    assert (DOCS/"index.html").is_file(), f"no {DOCS}/index.html: run `make docs` first (make test-browser does)"
-    with http_server(DOCS) as url:
+    assert (docs/"index.html").is_file(), f"no {docs}/index.html"
+    with http_server(docs) as url:
         for stage in STAGES:
             page.goto(f"{url}/index.html", wait_until="load")
             links = nav_links(page)

@@ -1,8 +1,6 @@
 """The docs site (`make docs`, docs/build.py): notebooks made into pages, a failing cell stopping the build, and the built site."""
 import importlib.util
 import re
-import subprocess
-import sys
 from html import unescape
 
 import nbformat
@@ -63,18 +61,11 @@ def test_a_failing_cell_stops_the_build_naming_notebook_and_cell(tmp_path):
     assert (tmp_path/"failed"/path.name).exists()
 
 
-@pytest.fixture(scope="module")
-def site():
-    "The site as `make docs` builds it (its executed notebooks are reused when nothing they depend on changed)."
-    done = subprocess.run([sys.executable, str(PROJECT/"docs"/"build.py")], cwd=PROJECT, capture_output=True, text=True, timeout=1200)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return PROJECT/"_docs"
-
-
 PLOTS = ["10_data", "20_features", "35_tune", "40_evaluate"]  # stage pages with a plot on the default config
 
 
-def test_the_site_has_every_notebook_the_readme_and_the_api(site):
+def test_the_site_has_every_notebook_the_readme_and_the_api(docs_site):
+    site = docs_site
     from trainpipe.contract import is_stage_notebook
     home = (site/"index.html").read_text()
     readme_title = (PROJECT/"README.md").read_text().splitlines()[0].removeprefix("# ")
