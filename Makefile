@@ -84,9 +84,10 @@ notebooks: setup
 	  exit 1; \
 	fi; echo "notebooks and package agree"
 
-# --flags slow: also the example cells flagged `#| slow` (they start kernels, servers or processes).
+# --flags slow: also the example cells flagged `#| slow` (they start kernels, servers or processes). Three notebooks at a
+# time on two cores, as those cells mostly wait on what they start: 75 s where two take 82 s.
 nbtest: setup postgres
-	$(BIN)/nbdev_test --n_workers 2 --flags slow
+	$(BIN)/nbdev_test --n_workers 3 --flags slow
 
 # Two workers: most tests wait on kernels and subprocesses, so two files at a time keep two cores busy (11 min, not 13).
 # The browser tests run among the others where Chromium is, in the time a worker would otherwise wait.

@@ -7,14 +7,15 @@
    the stage did) and `EXECUTED`. Their example cells are tagged `skip-execution` for papermill; a copy without that tag
    runs here, so the pages show the examples too. Cells flagged `#| slow` or `#| cuda` (settings.ini's `tst_flags`) and
    `#| eval: false` are not run, as `nbdev_test` without `--flags`. The other notebooks are libraries whose examples are
-   assertions that print nothing (`make test` runs them): they are rendered from source, so the build stays near 2 min.
+   assertions that print nothing (`make test` runs them): they are rendered from source, so the build takes 43 s.
    The stage notebooks share one run folder (copied for each) with the outputs of the stages they read, made once by
    the runner, where each would otherwise run those stages again. A notebook's result is kept, keyed by its content,
    the package and the configs, so a second build runs only what changed. A failing cell stops the build, naming the
    notebook and the cell.
 2. Tidy (`tidy`), as nbdev's docs do: the title first, `#| hide` cells and the Colab set-up cell dropped, directive
    lines stripped, cells before the title and `jupyter.source_hidden` ones collapsed.
-3. Render with Sphinx (myst-nb, furo), settings in `docs/conf.py`, warnings as errors.
+3. Render with Sphinx (myst-nb, furo), settings in `docs/conf.py`, warnings as errors. Its output and myst-nb's images
+   stay in `_proc/` between builds, so Sphinx writes again only the pages whose source changed (4 s when none did).
 
 A script, not a `trainpipe` module: it builds this repository's site and no pipeline calls it; `tests/test_docs.py`
 checks what it builds.

@@ -29,7 +29,7 @@ from .core import in_production, parse_python, production_cells, without_module
 __all__ = ['IMPORTED_WITH', 'IMPORTED_LATER', 'DATABASE_STORE', 'FORKS_VARIABLE', 'SERVER_VARIABLE', 'START_TIMEOUT', 'WARM',
            'CONSOLE', 'NOT_AHEAD', 'stage_imports', 'imported_later', 'import_ahead', 'warm_code', 'forks_here',
            'serve_forks', 'ForkedProcess', 'ForkServer', 'server_modules', 'fork_provisioner', 'Kernel', 'forward',
-           'KernelPool', 'StageTimeout', 'import_papermill', 'record_engine', 'run_notebook', 'failure']
+           'detach', 'KernelPool', 'StageTimeout', 'import_papermill', 'record_engine', 'run_notebook', 'failure']
 
 # %% ../nbs/05_kernels.ipynb #c3a24f0c
 def _imports_in(tree: ast.AST, package: str, # parsed code, and the package name relative imports belong to
@@ -148,8 +148,9 @@ def _become_kernel(request: dict, fds: list[int]):
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE): signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()  # its own process group, as jupyter_client gives a kernel: an interrupt reaches it and its children only
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: when the server goes, so does the kernel
-        if os.getppid() != request["server"]: os._exit(1)  # it went before that was set
+        if not request.get("detach"):  # a detached child (`detach`) outlives the server
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: when the server goes, so does the kernel
+            if os.getppid() != request["server"]: os._exit(1)  # it went before that was set
         os.dup2(fds[0], 1)
         os.dup2(fds[1], 2)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -332,13 +333,14 @@ class ForkServer:
     def fork(self, args: list[str], cwd: str, env: dict[str, str], stdout, stderr, # a kernel's command-line arguments and the rest
              modules: list[str] = (), # fork it once the server has imported these
              call: tuple[str, list[str]] | None = None, # instead of a kernel, the exit status of `module:function(argv)`
+             detach: bool = False, # the child outlives the server (a kernel dies with it)
             ) -> ForkedProcess:
         "A new kernel process run with `ipykernel_launcher` arguments `args` (or a `call`), writing to the files `stdout` and `stderr`."
         import socket
         conn = socket.socket(socket.AF_UNIX)
         try:
             conn.connect(self.address)
-            request = {"args": args, "cwd": cwd, "env": env, "modules": list(modules), "call": call}
+            request = {"args": args, "cwd": cwd, "env": env, "modules": list(modules), "call": call, "detach": detach}
             socket.send_fds(conn, [f"{json.dumps(request)}\n".encode()], [stdout.fileno(), stderr.fileno()])
             reply = b""
             while not reply.endswith(b"\n"):
@@ -492,6 +494,21 @@ def forward(address: str | None, # a running fork server's socket
     finally:
         for sig, handler in before.items(): signal.signal(sig, handler)
     return code if code >= 0 else 128 - code  # killed by a signal: the status a shell gives
+
+# %% ../nbs/05_kernels.ipynb #bf9d97f5
+def detach(address: str | None, # a running fork server's socket
+           call: tuple[str, list[str]], # `module:function` and its argv: what the child runs
+           env: dict[str, str], # the child's environment
+           log, # the file its standard output and error go to
+           modules: list[str] = (), # what the call imports: the server imports them before it forks
+          ) -> bool:
+    "Start `call` forked by the server at `address`, left to run on its own; whether it was (False: start it another way)."
+    if not forks_here() or not address or not Path(address).exists(): return False
+    env = {k: v for k, v in env.items() if k not in (WARM, "JPY_PARENT_PID")}  # no runner to end with
+    try: child = ForkServer(address).fork([], os.getcwd(), env, log, log, list(modules), call=call, detach=True)
+    except OSError: return False  # the server stopped meanwhile
+    child.conn.close()  # the server's report of its exit goes nowhere
+    return True
 
 # %% ../nbs/05_kernels.ipynb #c0a41d09
 NOT_AHEAD = ("torch", "transformers", "datasets")  # heavy, and needed only by some configs: imported when used

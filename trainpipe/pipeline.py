@@ -25,7 +25,7 @@ from .colab import BADGE_TAG, SETUP_TAG
 from .config import Config, PipelineConfig, StageSpec, flatten, load_config, stage_parameters, to_yaml, upstream
 from .contract import PARAMETERS_TAG, RUN_HEADING
 from .core import TrainpipeError, atomic_path, find_project_dir, parse_python, read_json, without_module, write_json
-from .kernels import KernelPool, failure, run_notebook
+from .kernels import SERVER_VARIABLE, KernelPool, detach, failure, run_notebook
 from .store import TIMINGS, declared
 from .tracking import PipelineRun, defer_run, git_info, record_all_pending, resolve_tracking_uri
 
@@ -513,7 +513,8 @@ def run_pipeline(cfg: Config,
         defer_run(result.run_dir, tracking_uri, cfg.experiment, config_name, run_params(cfg, stages),
                   {**git, "config": config_name, **(tags or {}), **_cached_tags(result, stages), "trainpipe_run_id": run_id},
                   result.status, [("config.yaml", None), *((q.name, "notebooks") for p in result.notebooks for q in (p, p.with_suffix(".html")) if q.exists())],
-                  [s.name for s in stages])
+                  [s.name for s in stages],  # recorded by a child of the sweep's (or test worker's) fork server, if one runs
+                  fork=lambda call, env, log: detach(forks or os.environ.get(SERVER_VARIABLE), call, env, log, ["trainpipe.tracking", "mlflow"]))
     result.seconds = time.perf_counter() - start
     return result
 

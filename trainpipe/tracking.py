@@ -21,10 +21,10 @@ from .core import TrainpipeError, choose, find_project_dir, read_json
 from .store import declared
 
 # %% auto #0
-__all__ = ['LOCK_SUFFIX', 'LOWER_IS_BETTER', 'HEADLINE', 'PARTS_OF_RUNS', 'PARTIAL_TAG', 'default_tracking_uri',
+__all__ = ['LOCK_SUFFIX', 'LOWER_IS_BETTER', 'HEADLINE', 'PARTS_OF_RUNS', 'PARTIAL_TAG', 'RECORDER', 'default_tracking_uri',
            'resolve_tracking_uri', 'artifact_location', 'git_info', 'redact', 'store_lock', 'open_experiment',
            'registry_lock', 'PipelineRun', 'lower_is_better', 'headline_metric', 'is_pipeline_run', 'rank',
-           'leaderboard', 'defer_run', 'record_pending', 'record_all_pending']
+           'leaderboard', 'defer_run', 'record_pending', 'record_all_pending', 'record_main']
 
 # %% ../nbs/03_tracking.ipynb #38f484c5
 def default_tracking_uri(project: Path) -> str:
@@ -342,15 +342,18 @@ def defer_run(run_dir: Path, tracking_uri: str, experiment: str, run_name: str, 
               files: list[tuple[str, str | None]], # (path in the run folder, artifact folder) to upload
               stages: list[str], # stage folders whose metrics and plots to log
               wait: bool = False, # record now, in this process, instead of in the background
+              fork=None, # `fork(call, env, log)` starts the recorder `call` (`RECORDER`, argv) warm, and says whether it did
              ) -> str | None:
     "Have the run in `run_dir` recorded in MLflow; the MLflow run id if `wait`, else None (a background process records it)."
     from trainpipe.core import write_json
     write_json({"store": _store_id(tracking_uri), "experiment": experiment, "run_name": run_name, "params": redact(params),
                 "tags": tags, "status": status, "files": files, "stages": stages}, Path(run_dir)/"tracking.json")
     if wait: return record_pending(Path(run_dir), tracking_uri)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
     with open(Path(run_dir)/"tracking.log", "ab") as log:
-        subprocess.Popen([sys.executable, "-m", "trainpipe.tracking", str(run_dir)], stdin=subprocess.DEVNULL, stdout=log,
-                         stderr=log, env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}, start_new_session=True)
+        if not (fork and fork((RECORDER, [str(run_dir)]), env, log)):
+            subprocess.Popen([sys.executable, "-m", "trainpipe.tracking", str(run_dir)], stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=log, env=env, start_new_session=True)
     return None
 
 def record_pending(run_dir: Path, tracking_uri: str) -> str | None:
@@ -380,11 +383,15 @@ def record_all_pending(runs_dir: Path, tracking_uri: str) -> list[str]:
     "Log every run under `runs_dir` still waiting to be recorded in this store (their recorder died); their MLflow run ids."
     return [i for p in sorted(Path(runs_dir).glob("*/tracking.json")) if (i := record_pending(p.parent, tracking_uri))]
 
-def _main(run_dir: str):
-    "The background recorder: `python -m trainpipe.tracking RUN_DIR`, the store in `MLFLOW_TRACKING_URI`."
-    _quiet_mlflow()
-    record_pending(Path(run_dir), os.environ["MLFLOW_TRACKING_URI"])
-    log = Path(run_dir)/"tracking.log"  # this process's own output: kept only if it says something
-    if log.is_file() and not log.stat().st_size: log.unlink()
+RECORDER = "trainpipe.tracking:record_main"  # the background recorder, as a fork server's `module:function` call
 
-if __name__ == "__main__" and Path(sys.argv[0]).name == "tracking.py": _main(sys.argv[1])  # not when a notebook runs this cell
+def record_main(argv: list[str]) -> int:
+    "The background recorder: `python -m trainpipe.tracking RUN_DIR` (or `RECORDER` forked warm), the store in `MLFLOW_TRACKING_URI`."
+    run_dir = Path(argv[0])
+    _quiet_mlflow()
+    record_pending(run_dir, os.environ["MLFLOW_TRACKING_URI"])
+    log = run_dir/"tracking.log"  # this process's own output: kept only if it says something
+    if log.is_file() and not log.stat().st_size: log.unlink()
+    return 0
+
+if __name__ == "__main__" and Path(sys.argv[0]).name == "tracking.py": sys.exit(record_main(sys.argv[1:]))  # not when a notebook runs this cell
