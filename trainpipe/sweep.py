@@ -118,17 +118,22 @@ def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entri
     jobs = jobs or min(os.cpu_count() or 1, len(points))
     cfg = load_config(config, [*overrides, *points[0]], project=project)
     shared = shared_stages(cfg, [p.split("=", 1)[0] for p in points[0]], project/"nbs")
-    task = check_config(cfg, nbs=project/"nbs")
-    for point in points[1:]:  # a bad key, value or model param fails here, once, before any run starts
-        check_config(load_config(config, [*overrides, *point], project=project), set(cfg.pipeline.graph()) - set(shared), task,
-                     nbs=project/"nbs")
-    tracking_uri = resolve_tracking_uri(tracking_uri, project)
-    parent = PipelineRun.start(tracking_uri, cfg.experiment, f"sweep {Path(config).stem}",
-                               {"grid": " ".join(grid), "jobs": jobs, "executor": executor}, {"sweep": "true", "config": Path(config).stem})
-    args = ["--tracking-uri", tracking_uri, "--parent-run", parent.run_id, "--runs-dir", str(Path(runs_dir or project/"runs").resolve())]
     import trainpipe
     notebooks = [s.notebook for s in find_stages(cfg, project/"nbs")]  # the shared stages' first: they run first, with its kernels
+    # the server imports the stages' libraries while the points are checked and the parent run opens (1.5 s here)
     forks = ForkServer.start(server_modules(notebooks, Path(trainpipe.__file__).parent), project/"nbs") if forks_here() else None
+    try:
+        task = check_config(cfg, nbs=project/"nbs")
+        for point in points[1:]:  # a bad key, value or model param fails here, once, before any run starts
+            check_config(load_config(config, [*overrides, *point], project=project), set(cfg.pipeline.graph()) - set(shared), task,
+                         nbs=project/"nbs")
+        tracking_uri = resolve_tracking_uri(tracking_uri, project)
+        parent = PipelineRun.start(tracking_uri, cfg.experiment, f"sweep {Path(config).stem}",
+                                   {"grid": " ".join(grid), "jobs": jobs, "executor": executor}, {"sweep": "true", "config": Path(config).stem})
+    except BaseException:
+        if forks: forks.close()
+        raise
+    args = ["--tracking-uri", tracking_uri, "--parent-run", parent.run_id, "--runs-dir", str(Path(runs_dir or project/"runs").resolve())]
     calls = [(Path(config).resolve(), [*overrides, *point], args, forks and forks.address) for point in points]
     results = []
     try:
