@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 
 from trainpipe.pipeline import stop_orphan_kernels
 
-from conftest import PROJECT, TRAINPIPE, last_json, store_in, trainpipe
+from conftest import OWN_FORK_SERVER, PROJECT, TRAINPIPE, last_json, store_in, trainpipe
 
 # all epochs (no early stopping), so an interrupted run has many left to resume
 ARGS = ["configs/mlp.yaml", "-p", "pipeline.stages=[data, features, train, evaluate, register]", "-p", "model.params.epochs=25",
@@ -62,8 +62,12 @@ def test_the_mlp_config_logs_a_learning_curve_and_registers_a_servable_model(uni
 
 def test_sigkill_mid_training_then_resume_ends_with_the_uninterrupted_weights(tmp_path, store, uninterrupted):
     runs = tmp_path/"runs"
+    # its own fork server, as a user's run has: killed with the runner, it takes the kernels with it (a test worker's
+    # shared server outlives the runner, and a kernel forked from it could finish training, and clear the checkpoint,
+    # before it noticed its runner had gone)
     runner = subprocess.Popen([str(TRAINPIPE), "run", *ARGS, "--tracking-uri", store, "--runs-dir", str(runs)], cwd=PROJECT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                              env={**os.environ, **OWN_FORK_SERVER}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
     deadline, seen = time.monotonic() + 300, set()
     while len(seen) < 3:  # the checkpoint rewritten after three epochs
         assert runner.poll() is None and time.monotonic() < deadline, "the run ended before three epochs were checkpointed"
