@@ -89,7 +89,8 @@ notebooks: setup
 nbtest: setup postgres
 	$(BIN)/nbdev_test --n_workers 3 --flags slow
 
-# Two workers: most tests wait on kernels and subprocesses, so two files at a time keep two cores busy (11 min, not 13).
+# Two workers: most tests wait on kernels and subprocesses, so two files at a time keep two cores busy (338 s in a fresh
+# clone; three took 388 s against two's 390 s here, with more CPU).
 # The browser tests run among the others where Chromium is, in the time a worker would otherwise wait.
 PYTEST_WORKERS ?= 2
 pytest: setup
