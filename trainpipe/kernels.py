@@ -475,12 +475,16 @@ class Kernel:
 WARM = "TRAINPIPE_WARM_TASK"  # set in a command a fork server forked: it runs there, rather than forwarding again
 CONSOLE = "trainpipe.cli:main"  # what the `trainpipe` console script runs (settings.ini), and so what a forked command runs
 
+def _running(address: str | None) -> bool:
+    "Whether `address` names a fork server's socket that can fork a child here."
+    return forks_here() and bool(address) and Path(address).exists()
+
 def forward(address: str | None, # a running fork server's socket
             command: list[str], # the `trainpipe` command line, without the program's name
             modules: list[str] = (), # what the command imports: the server imports them before it forks the first one
            ) -> int | None:
     "Run the trainpipe `command` forked by the server at `address`; its exit status, or None where it cannot be (run it here)."
-    if os.environ.get(WARM) or not forks_here() or not address or not Path(address).exists(): return None
+    if os.environ.get(WARM) or not _running(address): return None
     try: out, err = sys.stdout.fileno(), sys.stderr.fileno()
     except (AttributeError, ValueError, io.UnsupportedOperation): return None  # output kept in memory, not a file to hand over
     sys.stdout.flush(), sys.stderr.flush()
@@ -503,7 +507,7 @@ def detach(address: str | None, # a running fork server's socket
            modules: list[str] = (), # what the call imports: the server imports them before it forks
           ) -> bool:
     "Start `call` forked by the server at `address`, left to run on its own; whether it was (False: start it another way)."
-    if not forks_here() or not address or not Path(address).exists(): return False
+    if not _running(address): return False
     env = {k: v for k, v in env.items() if k not in (WARM, "JPY_PARENT_PID")}  # no runner to end with
     try: child = ForkServer(address).fork([], os.getcwd(), env, log, log, list(modules), call=call, detach=True)
     except OSError: return False  # the server stopped meanwhile
