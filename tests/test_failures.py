@@ -1,5 +1,6 @@
 """Bad input and failing stages: one clear sentence, a non-zero exit, nothing half-written or registered."""
 import json
+import socket
 
 import pytest
 from mlflow import MlflowClient
@@ -131,3 +132,16 @@ def test_failing_stage_stops_the_pipeline_and_keeps_its_notebook(project, tmp_pa
     assert run.info.status == "FAILED" and run.data.tags["failed_stage"] == "train"
     assert "notebooks/31_train.ipynb" in {a.path for a in client.list_artifacts(run.info.run_id, "notebooks")}
     assert not client.search_registered_models()
+
+
+@pytest.mark.parametrize("command", [["run"], ["sweep", "--grid", "model.params.n_estimators=5,10"]], ids=["run", "sweep"])
+def test_a_tracking_server_that_does_not_answer_is_one_line_before_anything_runs(project, tmp_path, monkeypatch, capsys, command):
+    monkeypatch.chdir(project)
+    with socket.socket() as taken:  # a port bound and never listened on: every connection to it is refused
+        taken.bind(("127.0.0.1", 0))
+        uri = f"http://127.0.0.1:{taken.getsockname()[1]}"
+        code = main([command[0], "configs/default.yaml", *command[1:], "--tracking-uri", uri, "--runs-dir", str(tmp_path/"runs")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith(f"trainpipe: error: the MLflow tracking server {uri} does not answer") and "\n" not in err, err
+    assert not (tmp_path/"runs").exists()

@@ -27,9 +27,10 @@ from .core import in_production, parse_python, production_cells, without_module
 
 # %% auto #0
 __all__ = ['IMPORTED_WITH', 'IMPORTED_LATER', 'DATABASE_STORE', 'FORKS_VARIABLE', 'SERVER_VARIABLE', 'START_TIMEOUT', 'WARM',
-           'CONSOLE', 'NOT_AHEAD', 'stage_imports', 'imported_later', 'import_ahead', 'warm_code', 'forks_here',
-           'serve_forks', 'ForkedProcess', 'ForkServer', 'server_modules', 'fork_provisioner', 'Kernel', 'forward',
-           'detach', 'KernelPool', 'StageTimeout', 'import_papermill', 'record_engine', 'run_notebook', 'failure']
+           'CONSOLE', 'NOT_AHEAD', 'stage_imports', 'database_store', 'imported_later', 'import_ahead', 'warm_code',
+           'forks_here', 'serve_forks', 'ForkedProcess', 'ForkServer', 'server_modules', 'fork_provisioner', 'Kernel',
+           'forward', 'detach', 'KernelPool', 'StageTimeout', 'import_papermill', 'record_engine', 'run_notebook',
+           'failure']
 
 # %% ../nbs/05_kernels.ipynb #c3a24f0c
 def _imports_in(tree: ast.AST, package: str, # parsed code, and the package name relative imports belong to
@@ -84,14 +85,15 @@ IMPORTED_WITH = {  # lazy packages: what every user of them ends up importing
 IMPORTED_LATER = {"mlflow": ("mlflow.sklearn", "mlflow.pyfunc", "git")}  # what only some users import: a model logged or loaded, a run's git context
 DATABASE_STORE = ("mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store")  # MLflow's, for a database URI
 
-def _database_store() -> bool:
-    "Whether this process's kernels log to a database store (sqlite, PostgreSQL...), the project's by default, not a server."
-    return not os.environ.get("MLFLOW_TRACKING_URI", "").startswith(("http://", "https://", "databricks"))
+def database_store(uri: str | None = None, # a tracking URI; by default the one this process's kernels log to
+                  ) -> bool:
+    "Whether `uri` names a database store (sqlite, PostgreSQL...), the project's when it is unset, not a server."
+    return not (os.environ.get("MLFLOW_TRACKING_URI", "") if uri is None else uri).startswith(("http://", "https://", "databricks"))
 
 def imported_later(modules: list[str]) -> list[str]:
     "What the packages among `modules` import only for some of their users (`IMPORTED_LATER`, and MLflow's database store)."
     found = [m for module in modules for m in IMPORTED_LATER.get(module, ())]
-    return list(dict.fromkeys([*found, *(DATABASE_STORE if "mlflow" in modules and _database_store() else ())]))
+    return list(dict.fromkeys([*found, *(DATABASE_STORE if "mlflow" in modules and database_store() else ())]))
 
 def _warm_mlflow():
     "MLflow's list of installed packages, which it builds when it first logs or loads a model (every package's metadata)."
@@ -528,6 +530,7 @@ class KernelPool:
         self.ahead: dict[Path, list[str]] = {}  # per notebook, the `NOT_AHEAD` modules this run's config needs there (`need`)
         self.kernels: dict[str, Kernel] = {}  # warm, waiting for their stage
         self.active: set[Kernel] = set()  # taken, running a stage
+        self.stopping: list[threading.Thread] = []  # released kernels' shutdowns
         self._lock = threading.Lock()
         self._modules: dict[Path, list[str]] = {}
         for nb in notebooks: self._imports(nb)  # parsed now, in the caller's thread, before any stage thread runs
@@ -560,16 +563,20 @@ class KernelPool:
         return kernel
 
     def release(self, kernel: Kernel, log: Path | None = None):
-        "Stop a kernel `take` gave, appending what it printed outside its cells to `log`."
-        with self._lock: self.active.discard(kernel)
-        kernel.shutdown(log)
+        "Stop a kernel `take` gave, in the background, appending what it printed outside its cells to `log`; `close` waits for it."
+        stopping = threading.Thread(target=kernel.shutdown, args=(log,), daemon=True)
+        with self._lock:
+            self.active.discard(kernel)
+            self.stopping.append(stopping)
+        stopping.start()
 
     def close(self):
-        "Kill the kernels in use, and stop the ones nobody took."
+        "Kill the kernels in use, stop the ones nobody took, and wait for those released to be gone."
         with self._lock: waiting, active, self.kernels = list(self.kernels.values()), list(self.active), {}
         if self.forks: self.forks.close()  # first: a kernel still waiting for the server to finish importing is not started
         for kernel in active: kernel.kill()
         for kernel in waiting: kernel.shutdown()
+        for stopping in self.stopping: stopping.join()
 
 # %% ../nbs/05_kernels.ipynb #32551ae9
 class StageTimeout(Exception):

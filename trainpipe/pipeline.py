@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import json
 import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -32,9 +34,10 @@ from .tracking import PipelineRun, defer_run, git_info, record_all_pending, reso
 # %% auto #0
 __all__ = ['RUN_VALUES', 'HOOKS', 'EXTRAS', 'REPORT', 'REPORT_BODY', 'RUNNER_SECTIONS', 'stage_notebook', 'notebook_parameters',
            'Stage', 'find_stages', 'hooks_module', 'stage_hook', 'stage_needs', 'needed_modules', 'check_extras',
-           'check_config', 'select_stages', 'notebook_html', 'report_header', 'report_body', 'render_report',
-           'run_params', 'run_facts', 'render_reports', 'RunResult', 'open_folder', 'run_pipeline', 'pipeline_status',
-           'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run', 'upstream_run']
+           'check_config', 'select_stages', 'notebook_html', 'warm_pages', 'report_header', 'report_body',
+           'render_report', 'run_params', 'run_facts', 'render_reports', 'RunResult', 'open_folder', 'run_pipeline',
+           'pipeline_status', 'unfinished_run', 'stop_orphan_kernels', 'resume_pipeline', 'reproduce_run',
+           'upstream_run']
 
 # %% ../nbs/60_pipeline.ipynb #0d2148d2
 def stage_notebook(nbs: Path, stage: str) -> Path:
@@ -220,6 +223,17 @@ def notebook_html(notebook: Path, # an executed notebook
     _write(_render(nb, _exporter()), dest)
     return dest
 
+@functools.cache
+def warm_pages() -> threading.Thread:
+    "Render a tiny page once per process, in the background, so that the first stage's page is not the one to pay for it."
+    def render():
+        nbformat = _nbformat()
+        cell = nbformat.v4.new_code_cell("x = 1  # a cell", outputs=[nbformat.v4.new_output("stream", text="1\n")])
+        _render(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A *page*"), cell]), _exporter())
+    thread = threading.Thread(target=render, name="warm pages", daemon=True)
+    thread.start()
+    return thread
+
 _REPORT_CSS = """<style>
 body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1rem 1.5rem; }
 .jp-Cell, .jp-Cell-outputWrapper, .jp-OutputArea, .jp-OutputArea-child, .jp-OutputArea-output { min-width: 0; max-width: 100%; }
@@ -343,6 +357,7 @@ def _no_progress(stage: str, event: str, seconds: float = 0.0): pass
 def _attempts(stage: Stage, out: Path, values: dict, pool: KernelPool, timeout: float, retries: int, on_stage: Callable) -> str | None:
     "Run `stage` (in a worker thread), again up to `retries` times if it fails; None, or why its last attempt failed."
     began, error = time.perf_counter(), None
+    warm_pages()  # while the stage runs: its page is due as it ends
     for attempt in range(retries + 1):
         kernel = pool.take(stage.name, stage.notebook)
         try:

@@ -19,9 +19,9 @@ from typing import Callable
 
 from .config import load_config
 from .core import TrainpipeError, atomic_path, choose, find_project_dir
-from .kernels import SERVER_VARIABLE, ForkServer, forks_here, server_modules
+from .kernels import DATABASE_STORE, SERVER_VARIABLE, ForkServer, database_store, forks_here, server_modules
 from .pipeline import check_config, find_stages, run_pipeline
-from .tracking import PipelineRun, rank, resolve_tracking_uri
+from .tracking import UPDATE_RUN, check_store, rank, resolve_tracking_uri, update_run
 
 # %% auto #0
 __all__ = ['EXECUTORS', 'ONE_AT_A_TIME', 'grid_points', 'shared_stages', 'SweepResult', 'run_sweep']
@@ -87,6 +87,28 @@ def _where() -> str:
 
 ONE_AT_A_TIME = ["pipeline.jobs=1", "pipeline.warm=0"]  # how a point runs its stages
 
+def _tracking_modules(tracking_uri: str) -> list[str]:
+    "What `tracking.update_run` imports to record in `tracking_uri`."
+    return ["trainpipe.tracking", "mlflow", *(DATABASE_STORE if database_store(tracking_uri) else ())]
+
+def _tracked(forks: ForkServer | None, # the sweep's fork server, if it has one
+             request: dict) -> str:
+    "`tracking.update_run(request)`, by a child of `forks` (which imports MLflow for the stages anyway) or else here; the run's id."
+    if forks and not forks.closed:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try: code = forks.fork([], os.getcwd(), {**os.environ, "JPY_PARENT_PID": str(os.getpid())}, out, err,
+                                   _tracking_modules(request["tracking_uri"]),
+                                   call=(UPDATE_RUN, [json.dumps(request)])).wait()  # the child ends if this process does
+            except OSError: code = None  # the server is gone (a Ctrl-C reaches it too): here, then
+            if code == 0:
+                out.seek(0)
+                return out.read().decode().split()[-1]  # its last line
+            if code is not None:
+                err.seek(0)
+                said = err.read().decode(errors="replace").strip().splitlines() or [f"exit status {code}"]
+                raise TrainpipeError(said[-1] if code == 2 else f"the MLflow store did not take the sweep's run: {said[-1]}")
+    return update_run(request)
+
 def _run_point(config: Path, overrides: list[str], args: list[str],
                forks: str | None = None, # the address of the sweep's fork server, for the point's kernels
               ) -> dict:
@@ -118,46 +140,56 @@ def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entri
     jobs = jobs or min(os.cpu_count() or 1, len(points))
     cfg = load_config(config, [*overrides, *points[0]], project=project)
     shared = shared_stages(cfg, [p.split("=", 1)[0] for p in points[0]], project/"nbs")
+    tracking_uri = resolve_tracking_uri(tracking_uri, project)
+    check_store(tracking_uri)  # a server that is not there stops the sweep now, not once the shared stages are done
     import trainpipe
-    notebooks = [s.notebook for s in find_stages(cfg, project/"nbs")]  # the shared stages' first: they run first, with its kernels
-    # the server imports the stages' libraries while the points are checked and the parent run opens (1.5 s here)
-    forks = ForkServer.start(server_modules(notebooks, Path(trainpipe.__file__).parent), project/"nbs") if forks_here() else None
+    stages, package = find_stages(cfg, project/"nbs"), Path(trainpipe.__file__).parent
+    # the server imports, while the points are checked: the shared stages' libraries (they run first), MLflow (the parent
+    # run opens while they run), then the points' libraries
+    first = [*server_modules([s.notebook for s in stages if s.name in shared], package), *_tracking_modules(tracking_uri)]
+    modules = list(dict.fromkeys([*first, *server_modules([s.notebook for s in stages], package)]))
+    forks = ForkServer.start(modules, project/"nbs") if forks_here() else None
     try:
         task = check_config(cfg, nbs=project/"nbs")
         for point in points[1:]:  # a bad key, value or model param fails here, once, before any run starts
             check_config(load_config(config, [*overrides, *point], project=project), set(cfg.pipeline.graph()) - set(shared), task,
                          nbs=project/"nbs")
-        tracking_uri = resolve_tracking_uri(tracking_uri, project)
-        parent = PipelineRun.start(tracking_uri, cfg.experiment, f"sweep {Path(config).stem}",
-                                   {"grid": " ".join(grid), "jobs": jobs, "executor": executor}, {"sweep": "true", "config": Path(config).stem})
     except BaseException:
         if forks: forks.close()
         raise
-    args = ["--tracking-uri", tracking_uri, "--parent-run", parent.run_id, "--runs-dir", str(Path(runs_dir or project/"runs").resolve())]
-    calls = [(Path(config).resolve(), [*overrides, *point], args, forks and forks.address) for point in points]
+    runs = Path(runs_dir or project/"runs").resolve()
+    # the parent run opens while the shared stages run, by a child of the fork server once it has MLflow imported
+    opener = ThreadPoolExecutor(max_workers=1)
+    opening = opener.submit(_tracked, forks, {"tracking_uri": tracking_uri, "experiment": cfg.experiment, "name": f"sweep {Path(config).stem}",
+                                              "params": {"grid": " ".join(grid), "jobs": jobs, "executor": executor},
+                                              "tags": {"sweep": "true", "config": Path(config).stem}})
+    opener.shutdown(wait=False)  # its one task still runs; `opening.result()` waits for it
     results = []
     try:
         if shared and len(points) > 1:  # alone on the machine: the whole budget
             alone = load_config(config, [f"pipeline.jobs={min(cfg.pipeline.jobs, jobs)}", f"pipeline.warm={min(cfg.pipeline.warm, jobs - 1)}",
                                          *overrides, *points[0]], project=project)
-            first = run_pipeline(alone, project=project, runs_dir=Path(runs_dir or project/"runs").resolve(), track=False, only=shared,
-                                 forks=forks and forks.address)
+            first = run_pipeline(alone, project=project, runs_dir=runs, track=False, only=shared, forks=forks and forks.address)
             if first.status != "FINISHED": raise TrainpipeError(f"the stages every point shares failed: {first.error}")
+        parent = opening.result()
+        args = ["--tracking-uri", tracking_uri, "--parent-run", parent, "--runs-dir", str(runs)]
+        calls = [(Path(config).resolve(), [*overrides, *point], args, forks and forks.address) for point in points]
         for result in execute(calls, jobs, scheduler):
             results.append(result)
             on_point(result, len(results), len(points))
+        metric, ranked = rank(results, metric)
+        board = [{"rank": i + 1, **dict(o.split("=", 1) for o in p["overrides"]), metric: p["metrics"].get(metric) if p["metrics"] else None,
+                  "status": p["status"], "run_id": p["run_id"], "where": p["where"]} for i, p in enumerate(ranked)]
+        best = ranked[0]["metrics"].get(metric) if ranked and ranked[0]["metrics"] else None
+        with tempfile.TemporaryDirectory() as tmp:
+            with atomic_path(Path(tmp)/"leaderboard.json") as f: f.write_text(json.dumps(board, indent=2))
+            _tracked(forks, {"tracking_uri": tracking_uri, "run_id": parent, "artifacts": [str(Path(tmp)/"leaderboard.json")],
+                             "metrics": {} if best is None else {f"best_{metric}": best},
+                             "status": "FINISHED" if all(p["status"] == "FINISHED" for p in results) else "FAILED"})
     except BaseException as e:
-        parent.finish("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED")
+        if not opening.exception():  # the parent opened: it ends with the sweep (once open, if it was still opening)
+            _tracked(forks, {"tracking_uri": tracking_uri, "run_id": opening.result(), "status": "KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED"})
         raise
     finally:
         if forks: forks.close()
-    metric, ranked = rank(results, metric)
-    board = [{"rank": i + 1, **dict(o.split("=", 1) for o in p["overrides"]), metric: p["metrics"].get(metric) if p["metrics"] else None,
-              "status": p["status"], "run_id": p["run_id"], "where": p["where"]} for i, p in enumerate(ranked)]
-    with tempfile.TemporaryDirectory() as tmp:
-        with atomic_path(Path(tmp)/"leaderboard.json") as f: f.write_text(json.dumps(board, indent=2))
-        parent.log_artifact(Path(tmp)/"leaderboard.json")
-    best = ranked[0]["metrics"].get(metric) if ranked and ranked[0]["metrics"] else None
-    if best is not None: parent.log_metrics({f"best_{metric}": best})
-    parent.finish("FINISHED" if all(p["status"] == "FINISHED" for p in results) else "FAILED")
-    return SweepResult(parent.run_id, metric, ranked)
+    return SweepResult(parent, metric, ranked)

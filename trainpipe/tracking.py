@@ -5,6 +5,7 @@
 # %% ../nbs/03_tracking.ipynb #09d0f875
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -21,10 +22,11 @@ from .core import TrainpipeError, choose, find_project_dir, read_json
 from .store import declared
 
 # %% auto #0
-__all__ = ['LOCK_SUFFIX', 'LOWER_IS_BETTER', 'HEADLINE', 'PARTS_OF_RUNS', 'PARTIAL_TAG', 'RECORDER', 'default_tracking_uri',
-           'resolve_tracking_uri', 'artifact_location', 'git_info', 'redact', 'store_lock', 'open_experiment',
-           'registry_lock', 'PipelineRun', 'lower_is_better', 'headline_metric', 'is_pipeline_run', 'rank',
-           'leaderboard', 'defer_run', 'record_pending', 'record_all_pending', 'record_main']
+__all__ = ['SERVER_ANSWERS', 'LOCK_SUFFIX', 'UPDATE_RUN', 'LOWER_IS_BETTER', 'HEADLINE', 'PARTS_OF_RUNS', 'PARTIAL_TAG',
+           'RECORDER', 'default_tracking_uri', 'resolve_tracking_uri', 'artifact_location', 'git_info', 'redact',
+           'store_lock', 'check_store', 'open_experiment', 'registry_lock', 'PipelineRun', 'update_run',
+           'update_run_main', 'lower_is_better', 'headline_metric', 'is_pipeline_run', 'rank', 'leaderboard',
+           'defer_run', 'record_pending', 'record_all_pending', 'record_main']
 
 # %% ../nbs/03_tracking.ipynb #38f484c5
 def default_tracking_uri(project: Path) -> str:
@@ -107,8 +109,26 @@ def _get_or_create(client, tracking_uri: str, experiment: str) -> str:
         if exp is None: raise
         return exp.experiment_id
 
+SERVER_ANSWERS = 30  # seconds a tracking server has to answer `check_store`
+
+def check_store(tracking_uri: str):
+    "Refuse a tracking server (an http or https URI) that does not answer, in one sentence; other stores pass."
+    if not tracking_uri.startswith(("http://", "https://")): return
+    import urllib.error
+    import urllib.request
+    parts = urlsplit(tracking_uri)  # asked without the credentials a URI may hold: /health needs none
+    health = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], path=f"{parts.path.rstrip('/')}/health"))
+    try:
+        with urllib.request.urlopen(health, timeout=SERVER_ANSWERS): return
+    except urllib.error.HTTPError: return  # it answered
+    except (OSError, ValueError) as e:  # refused, timed out, no such host; a port that is not a number
+        why = getattr(e, "reason", e)
+        raise TrainpipeError(f"the MLflow tracking server {_strip_password(tracking_uri)} does not answer ({why}); start it "
+                             "(trainpipe team-server) or point --tracking-uri or MLFLOW_TRACKING_URI at one that runs") from None
+
 def open_experiment(tracking_uri: str, experiment: str):
     "An `MlflowClient` on a ready store, and the id of `experiment` in it (created if needed)."
+    check_store(tracking_uri)
     _quiet_mlflow()
     from mlflow import MlflowClient
     with store_lock(tracking_uri):
@@ -257,6 +277,29 @@ class PipelineRun:
     def finish(self, status: str = "FINISHED"):
         "Close the run as FINISHED, FAILED or KILLED."
         self.client.set_terminated(self.run_id, status)
+
+# %% ../nbs/03_tracking.ipynb #ddf8c5ba
+def update_run(request: dict) -> str:
+    """Open the run `request` describes in its `tracking_uri` (`experiment`, `name`, `params`, `tags`), or take the one
+    with its `run_id`; log its `artifacts` (paths) and `metrics`; end it with its `status`, if it has one. The run's id."""
+    uri = request["tracking_uri"]
+    run = (PipelineRun(uri, request["run_id"]) if request.get("run_id") else
+           PipelineRun.start(uri, request["experiment"], request["name"], request.get("params", {}), request.get("tags", {})))
+    for path in request.get("artifacts", ()): run.log_artifact(Path(path))
+    run.log_metrics(request.get("metrics", {}))
+    if request.get("status"): run.finish(request["status"])
+    return run.run_id
+
+UPDATE_RUN = "trainpipe.tracking:update_run_main"  # `update_run`, as a fork server's call
+
+def update_run_main(argv: list[str]) -> int:
+    "Print the id `update_run` gives for the JSON request `argv[0]`; a `TrainpipeError` is one line on stderr and status 2."
+    _quiet_mlflow()
+    try: print(update_run(json.loads(argv[0])))
+    except TrainpipeError as e:
+        print(e, file=sys.stderr)
+        return 2
+    return 0
 
 # %% ../nbs/03_tracking.ipynb #1dc94273
 LOWER_IS_BETTER = ("rmse", "mse", "mae", "median_ae", "mape", "log_loss", "brier", "loss", "error", "seconds")  # words of a metric's name
