@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import contextlib
 import itertools
 import json
 import os
@@ -146,8 +147,8 @@ def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entri
     stages, package = find_stages(cfg, project/"nbs"), Path(trainpipe.__file__).parent
     # the server imports, while the points are checked: the shared stages' libraries (they run first), MLflow (the parent
     # run opens while they run), then the points' libraries
-    first = [*server_modules([s.notebook for s in stages if s.name in shared], package), *_tracking_modules(tracking_uri)]
-    modules = list(dict.fromkeys([*first, *server_modules([s.notebook for s in stages], package)]))
+    ahead = [*server_modules([s.notebook for s in stages if s.name in shared], package), *_tracking_modules(tracking_uri)]
+    modules = list(dict.fromkeys([*ahead, *server_modules([s.notebook for s in stages], package)]))
     forks = ForkServer.start(modules, project/"nbs") if forks_here() else None
     try:
         task = check_config(cfg, nbs=project/"nbs")
@@ -188,7 +189,8 @@ def run_sweep(config: Path, grid: list[str], # the config, and `key=v1,v2` entri
                              "status": "FINISHED" if all(p["status"] == "FINISHED" for p in results) else "FAILED"})
     except BaseException as e:
         if not opening.exception():  # the parent opened: it ends with the sweep (once open, if it was still opening)
-            _tracked(forks, {"tracking_uri": tracking_uri, "run_id": opening.result(), "status": "KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED"})
+            with contextlib.suppress(Exception):  # as well as it can: what stopped the sweep is the error to report
+                _tracked(forks, {"tracking_uri": tracking_uri, "run_id": opening.result(), "status": "KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED"})
         raise
     finally:
         if forks: forks.close()
